@@ -1,0 +1,376 @@
+"""CloudEvents envelope and one frozen model per Crosslead event type.
+
+Every event travels as a CloudEvents 1.0 structured-mode JSON document. ``type`` is versioned
+(``crosslead.lead.received.v1``): a published type is never changed incompatibly, a breaking
+change gets a new ``.v2`` model. The Kafka key is the aggregate id (``subject``), so all events
+about one lead stay in order on one partition.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "ALL_TOPICS",
+    "EVENT_TYPES",
+    "AgreementCreated",
+    "CommissionAccrued",
+    "CommissionReversed",
+    "CommissionTerms",
+    "ConversionReported",
+    "Customer",
+    "Envelope",
+    "EventData",
+    "FlatCommission",
+    "LeadAccepted",
+    "LeadDelivered",
+    "LeadDeliveryFailed",
+    "LeadExpired",
+    "LeadReceived",
+    "LeadRejected",
+    "LeadRouted",
+    "LeadUnroutable",
+    "Manager",
+    "PartnerRegistered",
+    "PercentCommission",
+    "Topic",
+    "UndecodableEvent",
+    "Warmth",
+    "decode",
+    "dlq_topic",
+]
+
+
+class Topic:
+    """Topic names are part of the public contract (DESIGN.md)."""
+
+    PARTNERS = "crosslead.partners"
+    LEADS = "crosslead.leads"
+    CONVERSIONS = "crosslead.conversions"
+    COMMISSIONS = "crosslead.commissions"
+
+
+ALL_TOPICS = (Topic.PARTNERS, Topic.LEADS, Topic.CONVERSIONS, Topic.COMMISSIONS)
+
+
+def dlq_topic(topic: str) -> str:
+    """Where messages of ``topic`` that cannot be decoded or handled are parked."""
+    return f"{topic}.dlq"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EventData(_Frozen):
+    """Base of every event payload; subclasses name their type, topic and aggregate id."""
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    def subject(self) -> str:
+        """The aggregate id: the Kafka key and the CloudEvents ``subject``."""
+        raise NotImplementedError
+
+
+# --- value objects shared by several events --------------------------------------------------
+
+
+class Customer(_Frozen):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+class Consent(_Frozen):
+    given_at: datetime
+    text: str
+
+
+class Warmth(_Frozen):
+    notes: str
+    score: int | None = None
+
+
+class Manager(_Frozen):
+    id: str
+    name: str | None = None
+
+
+class PercentCommission(_Frozen):
+    type: Literal["percent"] = "percent"
+    rate: Decimal
+
+
+class FlatCommission(_Frozen):
+    type: Literal["flat"] = "flat"
+    amount: Decimal
+    currency: str
+
+
+CommissionTerms = Annotated[PercentCommission | FlatCommission, Field(discriminator="type")]
+
+
+# --- partners and agreements (topic crosslead.partners) ---------------------------------------
+
+
+class PartnerRegistered(EventData):
+    """An operator registered a partner; carries the hash of its API key so every service can
+    authenticate it without sharing a table."""
+
+    event_type: ClassVar[str] = "crosslead.partner.registered.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    partner_id: str
+    name: str
+    offers: tuple[str, ...]
+    regions: tuple[str, ...]
+    capacity_per_day: int | None
+    api_key_hash: str
+
+    def subject(self) -> str:
+        return self.partner_id
+
+
+class AgreementCreated(EventData):
+    """Leads of ``categories`` from the source may go to the target, on these terms."""
+
+    event_type: ClassVar[str] = "crosslead.agreement.created.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    agreement_id: str
+    source_partner_id: str
+    target_partner_id: str
+    categories: tuple[str, ...]
+    commission: CommissionTerms
+    manager_share: Decimal
+    accept_within_seconds: int
+
+    def subject(self) -> str:
+        return self.agreement_id
+
+
+# --- the life of a lead (topic crosslead.leads, key lead_id) ----------------------------------
+
+
+class _LeadEvent(EventData):
+    topic: ClassVar[str] = Topic.LEADS
+    lead_id: str
+
+    def subject(self) -> str:
+        return self.lead_id
+
+
+class LeadReceived(_LeadEvent):
+    """A partner submitted a warmed-up lead; intake stored it."""
+
+    event_type: ClassVar[str] = "crosslead.lead.received.v1"
+
+    source_partner_id: str
+    source_partner_name: str
+    need: str
+    region: str
+    customer: Customer
+    consent: Consent
+    warmth: Warmth
+    manager: Manager
+    external_id: str | None = None
+
+
+class LeadRouted(_LeadEvent):
+    """The router matched the lead to a target partner under an agreement."""
+
+    event_type: ClassVar[str] = "crosslead.lead.routed.v1"
+
+    source_partner_id: str
+    target_partner_id: str
+    agreement_id: str
+    accept_by: datetime
+
+
+class LeadUnroutable(_LeadEvent):
+    """No partner can take the lead."""
+
+    event_type: ClassVar[str] = "crosslead.lead.unroutable.v1"
+
+    reason: str
+
+
+class LeadDelivered(_LeadEvent):
+    """The target partner's webhook answered 2xx."""
+
+    event_type: ClassVar[str] = "crosslead.lead.delivered.v1"
+
+    delivery_id: str
+    target_partner_id: str
+    webhook_id: str
+    attempts: int
+
+
+class LeadDeliveryFailed(_LeadEvent):
+    """Every scheduled webhook attempt failed."""
+
+    event_type: ClassVar[str] = "crosslead.lead.delivery_failed.v1"
+
+    delivery_id: str
+    target_partner_id: str
+    attempts: int
+    last_error: str
+
+
+class LeadExpired(_LeadEvent):
+    """The target partner did not accept the lead before its deadline."""
+
+    event_type: ClassVar[str] = "crosslead.lead.expired.v1"
+
+    target_partner_id: str
+    accept_by: datetime
+
+
+class LeadAccepted(_LeadEvent):
+    """The target partner accepted the lead."""
+
+    event_type: ClassVar[str] = "crosslead.lead.accepted.v1"
+
+    partner_id: str
+
+
+class LeadRejected(_LeadEvent):
+    """The target partner turned the lead down."""
+
+    event_type: ClassVar[str] = "crosslead.lead.rejected.v1"
+
+    partner_id: str
+    reason: str | None = None
+
+
+# --- money (topics crosslead.conversions and crosslead.commissions, key lead_id) --------------
+
+
+class ConversionReported(EventData):
+    """The target partner reported a won deal or a refund on a lead; carries the agreement's
+    terms as they stood, so the commission is computed from the terms the partners agreed."""
+
+    event_type: ClassVar[str] = "crosslead.conversion.reported.v1"
+    topic: ClassVar[str] = Topic.CONVERSIONS
+
+    conversion_id: str
+    lead_id: str
+    external_id: str
+    status: Literal["won", "refunded"]
+    amount: Decimal
+    currency: str
+    source_partner_id: str
+    target_partner_id: str
+    manager_id: str
+    agreement_id: str
+    commission: CommissionTerms
+    manager_share: Decimal
+
+    def subject(self) -> str:
+        return self.lead_id
+
+
+class _CommissionEvent(EventData):
+    topic: ClassVar[str] = Topic.COMMISSIONS
+
+    lead_id: str
+    conversion_id: str
+    source_partner_id: str
+    target_partner_id: str
+    manager_id: str
+    commission: Decimal
+    manager_amount: Decimal
+    currency: str
+
+    def subject(self) -> str:
+        return self.lead_id
+
+
+class CommissionAccrued(_CommissionEvent):
+    """A won deal earned the source partner a commission and its manager a share of it."""
+
+    event_type: ClassVar[str] = "crosslead.commission.accrued.v1"
+
+
+class CommissionReversed(_CommissionEvent):
+    """A refund reversed (part of) a commission and the manager's share of it."""
+
+    event_type: ClassVar[str] = "crosslead.commission.reversed.v1"
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {
+    cls.event_type: cls
+    for cls in (
+        PartnerRegistered,
+        AgreementCreated,
+        LeadReceived,
+        LeadRouted,
+        LeadUnroutable,
+        LeadDelivered,
+        LeadDeliveryFailed,
+        LeadExpired,
+        LeadAccepted,
+        LeadRejected,
+        ConversionReported,
+        CommissionAccrued,
+        CommissionReversed,
+    )
+}
+
+
+class Envelope(_Frozen):
+    """A CloudEvents 1.0 structured-mode envelope around one event's data."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: dict[str, Any]
+
+    @classmethod
+    def wrap(cls, data: EventData, *, source: str, time: datetime | None = None) -> Envelope:
+        """Wrap ``data`` in a new envelope with a fresh id."""
+        return cls(
+            id=str(uuid.uuid4()),
+            source=source,
+            type=data.event_type,
+            subject=data.subject(),
+            time=time or datetime.now(UTC),
+            data=data.model_dump(mode="json"),
+        )
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    def payload(self) -> EventData:
+        """The typed event data; raises :class:`UndecodableEvent` for an unknown type."""
+        model = EVENT_TYPES.get(self.type)
+        if model is None:
+            raise UndecodableEvent(f"unknown event type {self.type!r}")
+        try:
+            return model.model_validate(self.data)
+        except ValidationError as exc:
+            raise UndecodableEvent(f"invalid {self.type} data: {exc}") from exc
+
+
+class UndecodableEvent(ValueError):
+    """A message that is not a valid Crosslead event; it belongs in the dead-letter topic."""
+
+
+def decode(raw: bytes | None) -> Envelope:
+    """Parse a Kafka message value into an envelope (the data is checked by ``payload()``)."""
+    if raw is None:
+        raise UndecodableEvent("empty message")
+    try:
+        return Envelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise UndecodableEvent(f"not a CloudEvents envelope: {exc}") from exc

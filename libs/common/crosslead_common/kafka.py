@@ -1,0 +1,228 @@
+"""Kafka producer and consumer helpers.
+
+The consumer side implements the idempotent-consumer pattern: each event's effects and its id
+(in ``processed_events``) are written in one transaction, and the offset is committed to Kafka
+only after that commit. A redelivered event finds its id and changes nothing. A message that is
+not a valid event, or that its handler rejects as invalid, goes to ``<topic>.dlq`` with the
+reason and the partition moves on; anything else (a database outage) is retried in place, so
+nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_common.db import Database, UTCDateTime, utcnow
+from crosslead_common.events import ALL_TOPICS, Envelope, EventData, UndecodableEvent, decode, dlq_topic
+
+__all__ = [
+    "EventConsumer",
+    "Handlers",
+    "InvalidEvent",
+    "create_producer",
+    "ensure_topics",
+    "processed_events_table",
+]
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E", bound=EventData)
+Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
+
+
+class InvalidEvent(Exception):
+    """Raised by a handler for an event that can never be applied (it goes to the DLQ)."""
+
+
+def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+    # The embedded broker supports neither idempotent producers nor transactions; the outbox
+    # plus idempotent consumers give the guarantees instead.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=False,
+        request_timeout_ms=15000,
+    )
+
+
+async def ensure_topics(bootstrap_servers: str, *, partitions: int, replication: int = 1) -> None:
+    """Create the contract topics and their dead-letter topics if they do not exist yet."""
+    wanted = [*ALL_TOPICS, *(dlq_topic(t) for t in ALL_TOPICS)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="crosslead-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [NewTopic(t, partitions, replication) for t in wanted if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another service created them first
+    finally:
+        await admin.close()
+
+
+def processed_events_table(metadata: MetaData) -> Table:
+    """Ids of events a consumer group has applied, written with the effects."""
+    return Table(
+        "processed_events",
+        metadata,
+        Column("consumer", String(100), nullable=False),
+        Column("event_id", String(64), nullable=False),
+        Column("processed_at", UTCDateTime, nullable=False),
+        PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+class Handlers:
+    """Maps event types to the one service function that handles each (faststream-style)."""
+
+    def __init__(self) -> None:
+        self._by_type: dict[str, Handler] = {}
+
+    def on(
+        self, event: type[E]
+    ) -> Callable[[Callable[[AsyncSession, E, Envelope], Awaitable[None]]], Handler]:
+        def register(fn: Callable[[AsyncSession, E, Envelope], Awaitable[None]]) -> Handler:
+            self._by_type[event.event_type] = fn
+            return fn
+
+        return register
+
+    def get(self, event_type: str) -> Handler | None:
+        return self._by_type.get(event_type)
+
+
+class EventConsumer:
+    """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        processed: Table,
+        producer: AIOKafkaProducer,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Iterable[str],
+        handlers: Handlers,
+        retry_delay: float = 0.5,
+        max_retry_delay: float = 30.0,
+        max_failures: int = 5,
+    ) -> None:
+        self._db = db
+        self._processed = processed
+        self._producer = producer
+        self._bootstrap = bootstrap_servers
+        self._group_id = group_id
+        self._topics = tuple(topics)
+        self._handlers = handlers
+        self._retry_delay = retry_delay
+        self._max_retry_delay = max_retry_delay
+        self._max_failures = max_failures
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group_id,
+            client_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+        )
+        try:
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self.process(record)
+                    await consumer.commit({tp: records[-1].offset + 1})
+        finally:
+            await consumer.stop()
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Apply one message; returns once it is applied, skipped as a duplicate, or parked
+        in the DLQ."""
+        try:
+            envelope = decode(record.value)
+            data = envelope.payload()
+        except UndecodableEvent as exc:
+            await self._dead_letter(record, str(exc))
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return  # an event this service does not care about
+        failures = 0
+        while True:
+            try:
+                await self._apply(handler, data, envelope)
+                return
+            except InvalidEvent as exc:
+                await self._dead_letter(record, f"rejected by handler: {exc}")
+                return
+            except Exception as exc:
+                failures += 1
+                # A database that is down is waited for; a handler that keeps failing on the
+                # same event is a poison message and must not block its partition forever.
+                if failures >= self._max_failures and not isinstance(exc, OperationalError):
+                    await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
+                    return
+                delay = min(self._retry_delay * 2 ** (failures - 1), self._max_retry_delay)
+                log.warning("handling %s %s failed (%r); retrying in %.1fs",
+                            envelope.type, envelope.id, exc, delay)
+                await asyncio.sleep(delay)
+
+    async def _apply(self, handler: Handler, data: EventData, envelope: Envelope) -> None:
+        p = self._processed
+        try:
+            async with self._db.transaction() as session:
+                seen = await session.scalar(
+                    select(p.c.event_id).where(
+                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
+                    )
+                )
+                if seen is not None:
+                    return
+                await session.execute(
+                    p.insert().values(
+                        consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
+                    )
+                )
+                await handler(session, data, envelope)
+        except IntegrityError:
+            # A concurrent delivery of the same event won the race; its effects stand.
+            async with self._db.sessionmaker() as session:
+                if await session.scalar(
+                    select(p.c.event_id).where(
+                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
+                    )
+                ):
+                    return
+            raise
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition,
+                  record.offset, reason)
+        headers = [
+            ("x-crosslead-error", reason[:1000].encode()),
+            ("x-crosslead-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
+            ("x-crosslead-consumer", self._group_id.encode()),
+        ]
+        await self._producer.send_and_wait(
+            dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+

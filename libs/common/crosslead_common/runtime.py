@@ -1,0 +1,177 @@
+"""The process of one service: its HTTP app and the background workers beside it.
+
+``Runtime`` owns the database, the Kafka producer, the outbox relay and any consumers or
+workers a service adds; ``create_service_app`` wires it into a FastAPI app whose lifespan
+starts and stops them, with problem+json errors, a body-size limit and health checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_common.auth import PartnerLookup, Principal, authenticate
+from crosslead_common.db import Database
+from crosslead_common.errors import BodySizeLimit, install_problem_handlers
+from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
+from crosslead_common.outbox import Outbox, OutboxRelay
+from crosslead_common.settings import ServiceSettings
+
+__all__ = ["Runtime", "create_service_app", "current_principal", "get_runtime"]
+
+log = logging.getLogger(__name__)
+
+Worker = Callable[[], Awaitable[None]]
+
+
+class Runtime:
+    """Database, producer, outbox relay and background workers of one service process."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        settings: ServiceSettings,
+        outbox: Outbox,
+        processed: Table,
+        partner_lookup: PartnerLookup,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.db = Database(settings.database_url)
+        self.outbox = outbox
+        self.partner_lookup = partner_lookup
+        self._processed = processed
+        self.producer = create_producer(settings.kafka_bootstrap_servers, client_id=name)
+        self.relay = OutboxRelay(
+            self.db, outbox, self.producer, poll_interval=settings.outbox_poll_interval_seconds
+        )
+        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add_worker(self, name: str, worker: Worker) -> None:
+        self._workers.append((name, worker))
+
+    def add_consumer(self, *, group_id: str, topics: Iterable[str], handlers: Handlers) -> None:
+        consumer = EventConsumer(
+            db=self.db,
+            processed=self._processed,
+            producer=self.producer,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=group_id,
+            topics=topics,
+            handlers=handlers,
+        )
+        self.add_worker(f"consumer:{group_id}", consumer.run)
+
+    async def start(self) -> None:
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers,
+            partitions=self.settings.kafka_topic_partitions,
+        )
+        await self.producer.start()
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, worker), name=name)
+            for name, worker in self._workers
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.producer.stop()
+        await self.db.dispose()
+
+    async def check_ready(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.db.ping(), 2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), 2)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        return checks
+
+    async def _supervise(self, name: str, worker: Worker) -> None:
+        # A worker that crashes (broker restarting, say) is restarted, never silently lost.
+        while True:
+            try:
+                await worker()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("%s %s crashed; restarting in 1s", self.name, name)
+                await asyncio.sleep(1)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the authenticated caller (401 otherwise)."""
+    runtime = get_runtime(request)
+    async with runtime.db.sessionmaker() as session:
+        return await authenticate(
+            request,
+            session,
+            runtime.settings.admin_token.get_secret_value(),
+            runtime.partner_lookup,
+        )
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: a session for reads; writes go through ``db.transaction()``."""
+    async with get_runtime(request).db.sessionmaker() as session:
+        yield session
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    runtime: Runtime,
+    routers: Iterable[APIRouter],
+    version: str = "0.1.0",
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    install_problem_handlers(app)
+    app.add_middleware(BodySizeLimit)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz() -> JSONResponse:
+        checks = await runtime.check_ready()
+        ok = all(v == "ok" for v in checks.values())
+        body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,33 @@
+"""Settings bases: one place that reads the environment, built once per process.
+
+Variables shared by all services have no service prefix (``CROSSLEAD_ADMIN_TOKEN``,
+``CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS``); each service's own settings use ``env_prefix``
+``CROSSLEAD_<SERVICE>_`` (``CROSSLEAD_INTAKE_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServiceSettings"]
+
+
+def _shared(name: str) -> AliasChoices:
+    return AliasChoices(name.lower(), f"CROSSLEAD_{name}")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads; subclasses add their own under their prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    admin_token: SecretStr = Field(min_length=16, validation_alias=_shared("ADMIN_TOKEN"))
+    kafka_bootstrap_servers: str = Field(
+        "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
+    )
+    kafka_topic_partitions: int = Field(
+        6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS")
+    )
+    database_url: str
+    outbox_poll_interval_seconds: float = Field(1.0, gt=0)

@@ -1,0 +1,35 @@
+"""Composition root of the intake service: settings → runtime → FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crosslead_common.events import Topic
+from crosslead_common.runtime import Runtime, create_service_app
+from crosslead_intake import repository
+from crosslead_intake.api import agreements, conversions, leads, partners
+from crosslead_intake.consumers import handlers
+from crosslead_intake.models import outbox, processed_events
+from crosslead_intake.settings import IntakeSettings
+
+
+def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+    settings = settings or IntakeSettings()  # type: ignore[call-arg]  # read from environment
+    runtime = Runtime(
+        name="intake",
+        settings=settings,
+        outbox=outbox,
+        processed=processed_events,
+        partner_lookup=repository.partner_id_by_key_hash,
+    )
+    runtime.add_consumer(
+        group_id="crosslead-intake-timeline",
+        topics=[Topic.LEADS, Topic.COMMISSIONS],
+        handlers=handlers,
+    )
+    return create_service_app(
+        title="Crosslead intake",
+        description="Where partner systems submit leads, answer offers and report deals.",
+        runtime=runtime,
+        routers=[partners.router, agreements.router, leads.router, conversions.router],
+    )

@@ -1,0 +1,108 @@
+"""ORM tables of the intake service (and its outbox and processed-events tables)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from crosslead_common.db import DecimalString, UTCDateTime
+from crosslead_common.kafka import processed_events_table
+from crosslead_common.outbox import Outbox
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+outbox = Outbox(Base.metadata, source="crosslead/intake")
+processed_events = processed_events_table(Base.metadata)
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    offers: Mapped[list[str]] = mapped_column(JSON)
+    regions: Mapped[list[str]] = mapped_column(JSON)
+    capacity_per_day: Mapped[int | None] = mapped_column(Integer)
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Agreement(Base):
+    __tablename__ = "agreements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    target_partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    commission: Mapped[dict[str, Any]] = mapped_column(JSON)
+    manager_share: Mapped[Decimal] = mapped_column(DecimalString)
+    accept_within_seconds: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Lead(Base):
+    """A lead as submitted, plus the read model of its lifecycle (status, target)."""
+
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    need: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(100))
+    customer: Mapped[dict[str, Any]] = mapped_column(JSON)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warmth: Mapped[dict[str, Any]] = mapped_column(JSON)
+    manager: Mapped[dict[str, Any]] = mapped_column(JSON)
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32))
+    target_partner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agreement_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TimelineEntry(Base):
+    """One lifecycle fact about a lead, in the order it happened."""
+
+    __tablename__ = "lead_timeline"
+    __table_args__ = (Index("ix_lead_timeline_lead_at", "lead_id", "at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Conversion(Base):
+    __tablename__ = "conversions"
+    __table_args__ = (UniqueConstraint("lead_id", "external_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reported_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """The first response to an ``Idempotency-Key``, replayed for retries of the same body."""
+
+    __tablename__ = "idempotency_keys"
+
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
