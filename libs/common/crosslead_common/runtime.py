@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Table
@@ -50,44 +51,56 @@ class Runtime:
         self.outbox = outbox
         self.partner_lookup = partner_lookup
         self._processed = processed
-        self.producer = create_producer(settings.kafka_bootstrap_servers, client_id=name)
-        self.relay = OutboxRelay(
-            self.db, outbox, self.producer, poll_interval=settings.outbox_poll_interval_seconds
-        )
-        self._workers: list[tuple[str, Worker]] = [("outbox-relay", self.relay.run)]
+        self._consumers: list[tuple[str, tuple[str, ...], Handlers]] = []
+        self._workers: list[tuple[str, Worker]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._producer
 
     def add_worker(self, name: str, worker: Worker) -> None:
+        """Run ``worker`` beside the HTTP API, restarted if it crashes."""
         self._workers.append((name, worker))
 
     def add_consumer(self, *, group_id: str, topics: Iterable[str], handlers: Handlers) -> None:
-        consumer = EventConsumer(
-            db=self.db,
-            processed=self._processed,
-            producer=self.producer,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=group_id,
-            topics=topics,
-            handlers=handlers,
-        )
-        self.add_worker(f"consumer:{group_id}", consumer.run)
+        """Consume ``topics`` in ``group_id`` with the idempotent consumer."""
+        self._consumers.append((group_id, tuple(topics), handlers))
 
     async def start(self) -> None:
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
             partitions=self.settings.kafka_topic_partitions,
         )
-        await self.producer.start()
+        # aiokafka clients bind to the running loop, so they are made here, not in __init__.
+        self._producer = producer = create_producer(
+            self.settings.kafka_bootstrap_servers, client_id=self.name
+        )
+        await producer.start()
+        relay = OutboxRelay(self.db, self.outbox, producer,
+                            poll_interval=self.settings.outbox_poll_interval_seconds)
+        workers = [("outbox-relay", relay.run), *self._workers]
+        for group_id, topics, handlers in self._consumers:
+            consumer = EventConsumer(
+                db=self.db, processed=self._processed, producer=producer,
+                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                group_id=group_id, topics=topics, handlers=handlers,
+            )
+            workers.append((f"consumer:{group_id}", consumer.run))
         self._tasks = [
             asyncio.create_task(self._supervise(name, worker), name=name)
-            for name, worker in self._workers
+            for name, worker in workers
         ]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
         await self.db.dispose()
 
     async def check_ready(self) -> dict[str, str]:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic_settings import SettingsConfigDict
-
 from crosslead_common.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
 
 __all__ = ["PayoutsSettings"]
 

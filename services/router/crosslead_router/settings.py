@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from crosslead_common.settings import ServiceSettings
@@ -15,3 +16,22 @@ class RouterSettings(ServiceSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///var/router.db"
+    #: Bound on one whole webhook request (connect, send, answer).
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    #: Attempts per delivery before it is marked failed.
+    webhook_max_attempts: int = Field(10, ge=1)
+    #: Delay before the 2nd, 3rd, ... attempt; the last value repeats.
+    webhook_backoff_seconds: tuple[float, ...] = Field(
+        (1, 5, 30, 120, 600, 1800, 3600), min_length=1
+    )
+    #: Each delay is stretched or shrunk by up to this fraction, so retries spread out.
+    webhook_backoff_jitter: float = Field(0.2, ge=0, lt=1)
+    #: Webhook requests in flight at once, per router process.
+    webhook_concurrency: int = Field(16, ge=1)
+    #: How often the dispatcher and the deadline watcher look for work they were not woken for.
+    dispatcher_poll_interval_seconds: float = Field(1.0, gt=0)
+    #: Let webhook URLs reach loopback and private networks (local runs and tests only).
+    webhook_allow_private: bool = Field(
+        False,
+        validation_alias=AliasChoices("webhook_allow_private", "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE"),
+    )

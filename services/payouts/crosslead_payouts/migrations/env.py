@@ -1,5 +1,4 @@
 from alembic import context
-
 from crosslead_common.migrations import run_env
 
 run_env(context)

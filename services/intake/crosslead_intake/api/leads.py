@@ -1,0 +1,76 @@
+"""``/v1/leads``: submit a lead, follow its life, accept or reject an offered one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_intake import repository, service
+from crosslead_intake.api.deps import (
+    CurrentPrincipal,
+    ReadSession,
+    RuntimeDep,
+    calling_partner,
+    partner_only,
+)
+from crosslead_intake.api.idempotency import run_once
+from crosslead_intake.api.schemas import LeadAccepted, LeadIn, LeadOut, RejectIn, TimelineEntryOut
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"])
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+@router.post("", status_code=202, response_model=LeadAccepted,
+             responses={202: {"description": "Stored durably; routing follows."}})
+async def submit_lead(
+    body: LeadIn, principal: CurrentPrincipal, runtime: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async with runtime.db.sessionmaker() as session:
+        source = await calling_partner(session, principal, "submit leads")
+
+    async def submit(session: AsyncSession) -> dict[str, Any]:
+        lead = await service.submit_lead(session, source, body)
+        return {"id": lead.id, "status": lead.status}
+
+    return await run_once(runtime.db, partner_id=source.id, endpoint="POST /v1/leads",
+                          key=idempotency_key, body=body, status_code=202, action=submit)
+
+
+@router.get("/{lead_id}", response_model=LeadOut)
+async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSession) -> LeadOut:
+    """The lead's status and every lifecycle fact in order (source, target or admin)."""
+    lead = await service.visible_lead(session, lead_id, principal.partner_id)
+    entries = await repository.timeline(session, lead.id)
+    return LeadOut(
+        id=lead.id, status=lead.status, need=lead.need, region=lead.region,
+        source_partner_id=lead.source_partner_id, target_partner_id=lead.target_partner_id,
+        external_id=lead.external_id, created_at=lead.created_at,
+        timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in entries],
+    )
+
+
+@router.post("/{lead_id}/accept", status_code=202, response_model=LeadAccepted)
+async def accept_lead(
+    lead_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> LeadAccepted:
+    partner_id = partner_only(principal, "accept leads")
+    async with runtime.db.transaction() as session:
+        lead = await service.answer_offer(session, partner_id, lead_id, accept=True)
+    return LeadAccepted(id=lead.id, status=lead.status)
+
+
+@router.post("/{lead_id}/reject", status_code=202, response_model=LeadAccepted)
+async def reject_lead(
+    lead_id: str, principal: CurrentPrincipal, runtime: RuntimeDep,
+    body: Annotated[RejectIn | None, Body()] = None,
+) -> LeadAccepted:
+    partner_id = partner_only(principal, "reject leads")
+    async with runtime.db.transaction() as session:
+        lead = await service.answer_offer(session, partner_id, lead_id, accept=False,
+                                          reason=body.reason if body else None)
+    return LeadAccepted(id=lead.id, status=lead.status)

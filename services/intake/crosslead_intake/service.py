@@ -1,0 +1,245 @@
+"""Use cases of the intake service. Every change and its events share one transaction; the
+caller (a route or a consumer) owns the commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_common import events
+from crosslead_common.auth import hash_api_key, new_api_key
+from crosslead_common.db import utcnow
+from crosslead_common.errors import Problem
+from crosslead_common.money import CURRENCY_EXPONENTS, MoneyError, from_minor, to_minor
+from crosslead_intake import repository
+from crosslead_intake.api.schemas import AgreementIn, ConversionIn, LeadIn, PartnerIn
+from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, next_status
+from crosslead_intake.models import Agreement, Conversion, Lead, Partner, outbox
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+async def register_partner(session: AsyncSession, data: PartnerIn) -> tuple[Partner, str]:
+    """Create a partner and its API key; the key is returned once and only its hash kept."""
+    api_key = new_api_key()
+    partner = Partner(
+        id=new_id("ptr"),
+        name=data.name,
+        offers=sorted(set(data.offers)),
+        regions=sorted(set(data.regions)),
+        capacity_per_day=data.capacity_per_day,
+        api_key_hash=hash_api_key(api_key),
+        created_at=utcnow(),
+    )
+    session.add(partner)
+    await outbox.add(
+        session,
+        events.PartnerRegistered(
+            partner_id=partner.id,
+            name=partner.name,
+            offers=tuple(partner.offers),
+            regions=tuple(partner.regions),
+            capacity_per_day=partner.capacity_per_day,
+            api_key_hash=partner.api_key_hash,
+        ),
+    )
+    return partner, api_key
+
+
+async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreement:
+    """Let leads of ``data.categories`` flow from the source to the target on these terms."""
+    for field in ("source_partner_id", "target_partner_id"):
+        if await repository.get_partner(session, getattr(data, field)) is None:
+            raise Problem.invalid(field, "no partner with this id")
+    if data.source_partner_id == data.target_partner_id:
+        raise Problem.invalid("target_partner_id", "a partner cannot refer leads to itself")
+    if data.commission.type == "flat":
+        _minor_units(data.commission.amount, data.commission.currency, "commission.amount")
+    agreement = Agreement(
+        id=new_id("agr"),
+        source_partner_id=data.source_partner_id,
+        target_partner_id=data.target_partner_id,
+        categories=sorted(set(data.categories)),
+        commission=data.commission.model_dump(mode="json"),
+        manager_share=data.manager_share,
+        accept_within_seconds=data.accept_within_seconds,
+        created_at=utcnow(),
+    )
+    session.add(agreement)
+    await outbox.add(
+        session,
+        events.AgreementCreated(
+            agreement_id=agreement.id,
+            source_partner_id=agreement.source_partner_id,
+            target_partner_id=agreement.target_partner_id,
+            categories=tuple(agreement.categories),
+            commission=agreement.commission,  # type: ignore[arg-type]  # validated by pydantic
+            manager_share=agreement.manager_share,
+            accept_within_seconds=agreement.accept_within_seconds,
+        ),
+    )
+    return agreement
+
+
+async def submit_lead(session: AsyncSession, source: Partner, data: LeadIn) -> Lead:
+    """Store a warmed-up lead from ``source``; it is routed once the event is published."""
+    if data.consent.given_at > utcnow() + timedelta(minutes=5):
+        raise Problem.invalid("consent.given_at", "consent cannot be given in the future")
+    now = utcnow()
+    lead = Lead(
+        id=new_id("lead"),
+        source_partner_id=source.id,
+        need=data.need,
+        region=data.region,
+        customer=data.customer.model_dump(mode="json"),
+        consent=data.consent.model_dump(mode="json"),
+        warmth=data.warmth.model_dump(mode="json"),
+        manager=data.manager.model_dump(mode="json"),
+        external_id=data.external_id,
+        status="received",
+        created_at=now,
+    )
+    session.add(lead)
+    repository.add_timeline_entry(session, lead.id, "received", now, {})
+    await outbox.add(
+        session,
+        events.LeadReceived.model_validate(
+            {
+                **data.model_dump(mode="json"),
+                "lead_id": lead.id,
+                "source_partner_id": source.id,
+                "source_partner_name": source.name,
+            }
+        ),
+    )
+    return lead
+
+
+async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> Lead:
+    """The lead if the caller may see it (admin, its source or its target); 404 otherwise."""
+    lead = await repository.get_lead(session, lead_id)
+    if lead is None or (
+        partner_id is not None and partner_id not in (lead.source_partner_id,
+                                                      lead.target_partner_id)
+    ):
+        raise Problem.not_found("lead")
+    return lead
+
+
+async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
+    lead = await repository.get_lead(session, lead_id, for_update=True)
+    if lead is None or lead.target_partner_id != partner_id:
+        raise Problem.not_found("lead")
+    return lead
+
+
+async def answer_offer(
+    session: AsyncSession, partner_id: str, lead_id: str, *, accept: bool,
+    reason: str | None = None,
+) -> Lead:
+    """The target partner accepts or rejects the lead; answering the same way twice is a
+    no-op, answering after the offer closed is a conflict."""
+    lead = await _offered_lead(session, lead_id, partner_id)
+    fact = "accepted" if accept else "rejected"
+    if lead.status == fact:
+        return lead
+    if lead.status not in ACCEPTABLE:
+        raise Problem(409, "Conflict", f"the lead is {lead.status}; it can no longer be {fact}")
+    event: events.LeadAccepted | events.LeadRejected = (
+        events.LeadAccepted(lead_id=lead.id, partner_id=partner_id)
+        if accept
+        else events.LeadRejected(lead_id=lead.id, partner_id=partner_id, reason=reason)
+    )
+    envelope = await outbox.add(session, event)
+    apply_fact(session, lead, fact, envelope.time, {"reason": reason} if reason else {})
+    return lead
+
+
+async def report_conversion(
+    session: AsyncSession, partner_id: str, data: ConversionIn
+) -> Conversion:
+    """Record a won deal or a refund on a lead routed to ``partner_id``; the same
+    ``(lead_id, external_id, status)`` reported again returns the first conversion."""
+    amount_minor = _minor_units(data.amount, data.currency, "amount")
+    lead = await _offered_lead(session, data.lead_id, partner_id)
+    existing = await repository.find_conversion(session, lead.id, data.external_id, data.status)
+    if existing is not None:
+        return existing
+    if lead.status not in CONVERTIBLE:
+        raise Problem(409, "Conflict", f"the lead is {lead.status}; accept it before reporting "
+                      "deals on it")
+    totals = await repository.conversion_totals(session, lead.id)
+    won = totals.get(("won", data.currency), 0)
+    refunded = totals.get(("refunded", data.currency), 0)
+    if data.status == "refunded":
+        if won == 0:
+            raise Problem.invalid("status", f"no won deal in {data.currency} on this lead to refund")
+        if refunded + amount_minor > won:
+            left = from_minor(won - refunded, data.currency)
+            raise Problem.invalid("amount", f"refunds would exceed the won amount; at most {left}")
+    agreement = await repository.get_agreement(session, lead.agreement_id or "")
+    if agreement is None:
+        raise Problem(409, "Conflict", "the lead has no agreement yet")
+    conversion = Conversion(
+        id=new_id("conv"), lead_id=lead.id, external_id=data.external_id, status=data.status,
+        amount_minor=amount_minor, currency=data.currency, reported_by=partner_id,
+        created_at=utcnow(),
+    )
+    session.add(conversion)
+    envelope = await outbox.add(session, _conversion_event(conversion, lead, agreement))
+    fact = "converted" if data.status == "won" else "refunded"
+    if fact == "refunded" and refunded + amount_minor < won:
+        fact = "partially_refunded"  # timeline only: the deal still stands
+    apply_fact(session, lead, fact, envelope.time, {
+        "conversion_id": conversion.id, "external_id": conversion.external_id,
+        "amount": str(data.amount), "currency": data.currency,
+    })
+    return conversion
+
+
+def _conversion_event(
+    conversion: Conversion, lead: Lead, agreement: Agreement
+) -> events.ConversionReported:
+    return events.ConversionReported.model_validate({
+        "conversion_id": conversion.id,
+        "lead_id": lead.id,
+        "external_id": conversion.external_id,
+        "status": conversion.status,
+        "amount": from_minor(conversion.amount_minor, conversion.currency),
+        "currency": conversion.currency,
+        "source_partner_id": lead.source_partner_id,
+        "target_partner_id": partner_id_of(lead),
+        "manager_id": lead.manager["id"],
+        "agreement_id": agreement.id,
+        "commission": agreement.commission,
+        "manager_share": agreement.manager_share,
+    })
+
+
+def partner_id_of(lead: Lead) -> str:
+    assert lead.target_partner_id is not None
+    return lead.target_partner_id
+
+
+def apply_fact(
+    session: AsyncSession, lead: Lead, fact: str, at: datetime, details: dict[str, Any]
+) -> None:
+    """Record a lifecycle fact in the lead's timeline and move its status if it applies."""
+    lead.status = next_status(lead.status, fact)
+    repository.add_timeline_entry(session, lead.id, fact, at, details)
+
+
+def _minor_units(amount: Decimal, currency: str, field: str) -> int:
+    currency_field = field.rpartition(".")[0] + ".currency" if "." in field else "currency"
+    if currency not in CURRENCY_EXPONENTS:
+        raise Problem.invalid(currency_field, f"{currency} is not an ISO 4217 currency")
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise Problem.invalid(field, str(exc)) from None

@@ -1,0 +1,1 @@
+"""HTTP API of the payouts service: thin routes over :mod:`crosslead_payouts.queries`."""

@@ -1,0 +1,174 @@
+"""Use cases that change the payouts ledger. Every change and the events it publishes share one
+transaction; the caller (here: the event consumer) owns the commit."""
+
+from __future__ import annotations
+
+from crosslead_common import events
+from crosslead_common.db import utcnow
+from crosslead_common.money import from_minor, to_minor
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_payouts import commission, repository
+from crosslead_payouts.commission import CommissionError
+from crosslead_payouts.ledger import Parties, deal_entries
+from crosslead_payouts.models import Conversion, LeadCommission, outbox
+
+__all__ = ["apply_conversion", "register_partner"]
+
+
+async def register_partner(session: AsyncSession, event: events.PartnerRegistered) -> None:
+    """Remember a partner (or its new details) so that its API key authenticates it here."""
+    await repository.save_partner(
+        session, event.partner_id, event.name, event.api_key_hash, utcnow()
+    )
+
+
+async def apply_conversion(session: AsyncSession, event: events.ConversionReported) -> None:
+    """Accrue the commission of a won deal, or reverse part of it for a refund, and publish
+    ``CommissionAccrued`` / ``CommissionReversed``. A conversion already applied (even under
+    another event id) changes nothing. Raises :class:`CommissionError` or
+    :class:`~crosslead_common.money.MoneyError` for a conversion that can never be applied."""
+    if await repository.conversion_applied(session, event.conversion_id):
+        return
+    amount = to_minor(event.amount, event.currency)
+    if event.status == "won":
+        commission_minor, manager_minor, currency = await _accrue(session, event, amount)
+    else:
+        commission_minor, manager_minor, currency = await _refund(session, event, amount)
+    repository.add_conversion(
+        session,
+        Conversion(
+            id=event.conversion_id,
+            lead_id=event.lead_id,
+            external_id=event.external_id,
+            status=event.status,
+            amount_minor=amount,
+            currency=event.currency,
+            commission_minor=commission_minor,
+            manager_minor=manager_minor,
+            commission_currency=currency,
+            applied_at=utcnow(),
+        ),
+    )
+
+
+async def _accrue(
+    session: AsyncSession, event: events.ConversionReported, amount: int
+) -> tuple[int, int, str]:
+    accrual = commission.accrue(amount, event.currency, event.commission, event.manager_share)
+    parties = Parties(event.source_partner_id, event.target_partner_id, event.manager_id)
+    totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
+    if totals is None:
+        totals = repository.add_lead_commission(
+            session, _new_totals(event.lead_id, event.currency, parties, accrual.currency)
+        )
+    elif _parties(totals) != parties or totals.commission_currency != accrual.currency:
+        raise CommissionError(
+            f"lead {event.lead_id} already has {event.currency} deals between other parties "
+            "or with commission in another currency"
+        )
+    totals.won_minor += amount
+    totals.commission_minor += accrual.commission
+    totals.manager_minor += accrual.manager
+    totals.updated_at = utcnow()
+    await _book(
+        session,
+        event,
+        parties,
+        commission_minor=accrual.commission,
+        manager_minor=accrual.manager,
+        currency=accrual.currency,
+        reversal=False,
+    )
+    return accrual.commission, accrual.manager, accrual.currency
+
+
+async def _refund(
+    session: AsyncSession, event: events.ConversionReported, amount: int
+) -> tuple[int, int, str]:
+    totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
+    if totals is None:
+        raise CommissionError(
+            f"refund on lead {event.lead_id} but nothing was won on it in {event.currency}"
+        )
+    reversal = commission.reverse(_lead_totals(totals), amount)
+    totals.refunded_minor += amount
+    totals.reversed_commission_minor += reversal.commission
+    totals.reversed_manager_minor += reversal.manager
+    totals.updated_at = utcnow()
+    # The reversal goes to the parties the commission was accrued for.
+    currency = totals.commission_currency
+    await _book(
+        session,
+        event,
+        _parties(totals),
+        commission_minor=reversal.commission,
+        manager_minor=reversal.manager,
+        currency=currency,
+        reversal=True,
+    )
+    return reversal.commission, reversal.manager, currency
+
+
+async def _book(
+    session: AsyncSession,
+    event: events.ConversionReported,
+    parties: Parties,
+    *,
+    commission_minor: int,
+    manager_minor: int,
+    currency: str,
+    reversal: bool,
+) -> None:
+    sign = -1 if reversal else 1
+    entries = deal_entries(parties, sign * commission_minor, sign * manager_minor, currency)
+    repository.add_entries(session, event.conversion_id, event.lead_id, entries, utcnow())
+    published = events.CommissionReversed if reversal else events.CommissionAccrued
+    await outbox.add(
+        session,
+        published(
+            lead_id=event.lead_id,
+            conversion_id=event.conversion_id,
+            source_partner_id=parties.source_partner_id,
+            target_partner_id=parties.target_partner_id,
+            manager_id=parties.manager_id,
+            commission=from_minor(commission_minor, currency),
+            manager_amount=from_minor(manager_minor, currency),
+            currency=currency,
+        ),
+    )
+
+
+def _parties(totals: LeadCommission) -> Parties:
+    return Parties(totals.source_partner_id, totals.target_partner_id, totals.manager_id)
+
+
+def _lead_totals(row: LeadCommission) -> commission.LeadTotals:
+    return commission.LeadTotals(
+        won=row.won_minor,
+        refunded=row.refunded_minor,
+        commission=row.commission_minor,
+        manager=row.manager_minor,
+        reversed_commission=row.reversed_commission_minor,
+        reversed_manager=row.reversed_manager_minor,
+    )
+
+
+def _new_totals(
+    lead_id: str, currency: str, parties: Parties, commission_currency: str
+) -> LeadCommission:
+    return LeadCommission(
+        lead_id=lead_id,
+        currency=currency,
+        source_partner_id=parties.source_partner_id,
+        target_partner_id=parties.target_partner_id,
+        manager_id=parties.manager_id,
+        commission_currency=commission_currency,
+        won_minor=0,
+        refunded_minor=0,
+        commission_minor=0,
+        manager_minor=0,
+        reversed_commission_minor=0,
+        reversed_manager_minor=0,
+        updated_at=utcnow(),
+    )
