@@ -41,11 +41,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 def new_postgres_database_url() -> str:
     assert TEST_POSTGRES_URL
-    return make_url(TEST_POSTGRES_URL).set(database=f"crosslead_test_{uuid.uuid4().hex[:12]}") \
+    return (
+        make_url(TEST_POSTGRES_URL)
+        .set(database=f"crosslead_test_{uuid.uuid4().hex[:12]}")
         .render_as_string(hide_password=False)
+    )
 
 
-class postgres_database:  # noqa: N801 - used like contextlib helpers
+class postgres_database:
     """Creates a throwaway PostgreSQL database and drops it afterwards."""
 
     def __init__(self) -> None:

@@ -4,6 +4,7 @@ deadline, and a settings builder."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -43,14 +44,18 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T | None] | T | None],
+    *,
+    timeout: float = 20.0,
+    interval: float = 0.05,
 ) -> T:
-    """Poll ``probe`` until it returns something truthy; fail with the last value after
-    ``timeout`` seconds."""
+    """Poll ``probe`` (sync or async) until it returns something truthy; fail with the last
+    value after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None
     while time.monotonic() < deadline:
-        last = await probe()
+        result = probe()
+        last = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
         if last:
             return last
         await asyncio.sleep(interval)

@@ -52,8 +52,9 @@ class Intake:
         self.broker = broker
 
     async def partner(self, name: str, offers: list[str], regions: list[str]) -> dict[str, Any]:
-        response = await self.client.post("/v1/partners", headers=ADMIN, json={
-            "name": name, "offers": offers, "regions": regions})
+        response = await self.client.post(
+            "/v1/partners", headers=ADMIN, json={"name": name, "offers": offers, "regions": regions}
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -62,26 +63,30 @@ class Intake:
             return int(await session.scalar(select(func.count()).select_from(Lead)) or 0)
 
     async def publish(self, event: Any) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.broker.bootstrap_servers,
-                                    enable_idempotence=False)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.broker.bootstrap_servers, enable_idempotence=False
+        )
         await producer.start()
         try:
-            await producer.send_and_wait(event.topic, Envelope.wrap(event, source="test")
-                                         .to_bytes(), key=event.subject().encode())
+            await producer.send_and_wait(
+                event.topic,
+                Envelope.wrap(event, source="test").to_bytes(),
+                key=event.subject().encode(),
+            )
         finally:
             await producer.stop()
 
     async def published(self, topic: str, count: int) -> list[Envelope]:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.broker.bootstrap_servers,
-                                    auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=self.broker.bootstrap_servers, auto_offset_reset="earliest"
+        )
         await consumer.start()
         found: list[Envelope] = []
         try:
             async with asyncio.timeout(20):
                 while len(found) < count:
                     for records in (await consumer.getmany(timeout_ms=200)).values():
-                        found.extend(Envelope.model_validate_json(r.value or b"")
-                                     for r in records)
+                        found.extend(Envelope.model_validate_json(r.value or b"") for r in records)
         finally:
             await consumer.stop()
         return found
@@ -90,9 +95,12 @@ class Intake:
 @pytest.fixture
 async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
     await upgrade(database_url, MIGRATIONS, Base.metadata)
-    settings = IntakeSettings(admin_token=ADMIN_TOKEN, database_url=database_url,
-                              kafka_bootstrap_servers=broker.bootstrap_servers,
-                              kafka_topic_partitions=2)
+    settings = IntakeSettings(
+        admin_token=ADMIN_TOKEN,
+        database_url=database_url,
+        kafka_bootstrap_servers=broker.bootstrap_servers,
+        kafka_topic_partitions=2,
+    )
     db = Database(database_url)
     async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
         yield Intake(client, db, broker)
@@ -107,19 +115,29 @@ async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake)
     own = await intake.client.get(f"/v1/partners/{shop['id']}", headers=auth(shop["api_key"]))
     assert own.status_code == 200
     assert "api_key" not in own.json()
-    foreign = await intake.client.get(f"/v1/partners/{fitter['id']}",
-                                      headers=auth(shop["api_key"]))
+    foreign = await intake.client.get(f"/v1/partners/{fitter['id']}", headers=auth(shop["api_key"]))
     assert foreign.status_code == 404
 
-    as_partner = await intake.client.post("/v1/partners", headers=auth(shop["api_key"]),
-                                          json={"name": "x", "offers": ["a"], "regions": ["b"]})
+    as_partner = await intake.client.post(
+        "/v1/partners",
+        headers=auth(shop["api_key"]),
+        json={"name": "x", "offers": ["a"], "regions": ["b"]},
+    )
     assert as_partner.status_code == 403
     assert as_partner.headers["content-type"] == "application/problem+json"
 
-    agreement = await intake.client.post("/v1/agreements", headers=ADMIN, json={
-        "source_partner_id": shop["id"], "target_partner_id": fitter["id"],
-        "categories": ["installation"], "commission": {"type": "percent", "rate": "0.10"},
-        "manager_share": "0.20", "accept_within_seconds": 3600})
+    agreement = await intake.client.post(
+        "/v1/agreements",
+        headers=ADMIN,
+        json={
+            "source_partner_id": shop["id"],
+            "target_partner_id": fitter["id"],
+            "categories": ["installation"],
+            "commission": {"type": "percent", "rate": "0.10"},
+            "manager_share": "0.20",
+            "accept_within_seconds": 3600,
+        },
+    )
     assert agreement.status_code == 201, agreement.text
     assert agreement.json()["commission"] == {"type": "percent", "rate": "0.10"}
 
@@ -138,8 +156,9 @@ async def test_lead_submission_is_published_and_idempotent(intake: Intake) -> No
     assert first.json() == again.json()
     assert first.json()["status"] == "received"
 
-    changed = await intake.client.post("/v1/leads", headers=headers,
-                                       json=lead_body(region="hamburg"))
+    changed = await intake.client.post(
+        "/v1/leads", headers=headers, json=lead_body(region="hamburg")
+    )
     assert changed.status_code == 422
     assert changed.json()["errors"][0]["field"] == "Idempotency-Key"
     assert await intake.count_leads() == 1
@@ -150,8 +169,7 @@ async def test_lead_submission_is_published_and_idempotent(intake: Intake) -> No
     assert received.data["customer"]["phone"] == "+49 30 1234567"
     assert received.data["source_partner_name"] == "Window shop"
 
-    lead = await intake.client.get(f"/v1/leads/{first.json()['id']}",
-                                   headers=auth(shop["api_key"]))
+    lead = await intake.client.get(f"/v1/leads/{first.json()['id']}", headers=auth(shop["api_key"]))
     assert lead.json()["status"] == "received"
     assert [entry["type"] for entry in lead.json()["timeline"]] == ["received"]
 
@@ -160,38 +178,57 @@ async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) ->
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
     other = await intake.partner("Others", ["installation"], ["berlin"])
-    agreement = (await intake.client.post("/v1/agreements", headers=ADMIN, json={
-        "source_partner_id": shop["id"], "target_partner_id": fitter["id"],
-        "categories": ["installation"], "commission": {"type": "percent", "rate": "0.10"},
-        "manager_share": "0.20"})).json()
-    lead_id = (await intake.client.post("/v1/leads", headers=auth(shop["api_key"]),
-                                        json=lead_body())).json()["id"]
+    agreement = (
+        await intake.client.post(
+            "/v1/agreements",
+            headers=ADMIN,
+            json={
+                "source_partner_id": shop["id"],
+                "target_partner_id": fitter["id"],
+                "categories": ["installation"],
+                "commission": {"type": "percent", "rate": "0.10"},
+                "manager_share": "0.20",
+            },
+        )
+    ).json()
+    lead_id = (
+        await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
+    ).json()["id"]
 
-    early = await intake.client.post(f"/v1/leads/{lead_id}/accept",
-                                     headers=auth(fitter["api_key"]))
-    assert early.status_code == 404  # not routed to anyone yet
+    early = await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
+    assert early.status_code == 409  # still being routed: retry shortly
 
-    await intake.publish(LeadRouted(
-        lead_id=lead_id, source_partner_id=shop["id"], target_partner_id=fitter["id"],
-        agreement_id=agreement["id"], accept_by=datetime.now(UTC) + timedelta(hours=1)))
+    await intake.publish(
+        LeadRouted(
+            lead_id=lead_id,
+            source_partner_id=shop["id"],
+            target_partner_id=fitter["id"],
+            agreement_id=agreement["id"],
+            accept_by=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
 
     async def routed() -> bool:
         response = await intake.client.get(f"/v1/leads/{lead_id}", headers=ADMIN)
         return bool(response.json()["status"] == "routed")
 
     await eventually(routed)
-    outsider = await intake.client.post(f"/v1/leads/{lead_id}/accept",
-                                        headers=auth(other["api_key"]))
+    outsider = await intake.client.post(
+        f"/v1/leads/{lead_id}/accept", headers=auth(other["api_key"])
+    )
     assert outsider.status_code == 404
-    assert (await intake.client.get(f"/v1/leads/{lead_id}",
-                                    headers=auth(other["api_key"]))).status_code == 404
+    assert (
+        await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(other["api_key"]))
+    ).status_code == 404
 
-    accepted = await intake.client.post(f"/v1/leads/{lead_id}/accept",
-                                        headers=auth(fitter["api_key"]))
+    accepted = await intake.client.post(
+        f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"])
+    )
     assert accepted.status_code == 202
     assert accepted.json() == {"id": lead_id, "status": "accepted"}
-    rejected = await intake.client.post(f"/v1/leads/{lead_id}/reject",
-                                        headers=auth(fitter["api_key"]), json={})
+    rejected = await intake.client.post(
+        f"/v1/leads/{lead_id}/reject", headers=auth(fitter["api_key"]), json={}
+    )
     assert rejected.status_code == 409
 
     seen = await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(fitter["api_key"]))
@@ -203,19 +240,36 @@ async def routed_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], s
     """A lead from a shop, routed to and accepted by a fitter: (shop, fitter, lead id)."""
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
-    agreement = (await intake.client.post("/v1/agreements", headers=ADMIN, json={
-        "source_partner_id": shop["id"], "target_partner_id": fitter["id"],
-        "categories": ["installation"], "commission": {"type": "percent", "rate": "0.10"},
-        "manager_share": "0.20"})).json()
-    lead_id = (await intake.client.post("/v1/leads", headers=auth(shop["api_key"]),
-                                        json=lead_body())).json()["id"]
-    await intake.publish(LeadRouted(
-        lead_id=lead_id, source_partner_id=shop["id"], target_partner_id=fitter["id"],
-        agreement_id=agreement["id"], accept_by=datetime.now(UTC) + timedelta(hours=1)))
+    agreement = (
+        await intake.client.post(
+            "/v1/agreements",
+            headers=ADMIN,
+            json={
+                "source_partner_id": shop["id"],
+                "target_partner_id": fitter["id"],
+                "categories": ["installation"],
+                "commission": {"type": "percent", "rate": "0.10"},
+                "manager_share": "0.20",
+            },
+        )
+    ).json()
+    lead_id = (
+        await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
+    ).json()["id"]
+    await intake.publish(
+        LeadRouted(
+            lead_id=lead_id,
+            source_partner_id=shop["id"],
+            target_partner_id=fitter["id"],
+            agreement_id=agreement["id"],
+            accept_by=datetime.now(UTC) + timedelta(hours=1),
+        )
+    )
 
     async def accepted() -> bool:
-        response = await intake.client.post(f"/v1/leads/{lead_id}/accept",
-                                            headers=auth(fitter["api_key"]))
+        response = await intake.client.post(
+            f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"])
+        )
         return response.status_code == 202
 
     await eventually(accepted)
@@ -225,25 +279,38 @@ async def routed_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], s
 async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Intake) -> None:
     shop, fitter, lead_id = await routed_lead(intake)
     fitter_auth = auth(fitter["api_key"])
-    won = {"lead_id": lead_id, "external_id": "deal-1", "status": "won",
-           "amount": "1000.00", "currency": "EUR"}
+    won = {
+        "lead_id": lead_id,
+        "external_id": "deal-1",
+        "status": "won",
+        "amount": "1000.00",
+        "currency": "EUR",
+    }
 
     first = await intake.client.post("/v1/conversions", headers=fitter_auth, json=won)
     again = await intake.client.post("/v1/conversions", headers=fitter_auth, json=won)
     assert first.status_code == again.status_code == 202
     assert first.json() == again.json()
 
-    too_much = await intake.client.post("/v1/conversions", headers=fitter_auth, json={
-        **won, "external_id": "refund-1", "status": "refunded", "amount": "1000.01"})
+    too_much = await intake.client.post(
+        "/v1/conversions",
+        headers=fitter_auth,
+        json={**won, "external_id": "refund-1", "status": "refunded", "amount": "1000.01"},
+    )
     assert too_much.status_code == 422
     assert too_much.json()["errors"][0]["field"] == "amount"
-    refund = await intake.client.post("/v1/conversions", headers=fitter_auth, json={
-        **won, "external_id": "refund-1", "status": "refunded", "amount": "500.00"})
+    refund = await intake.client.post(
+        "/v1/conversions",
+        headers=fitter_auth,
+        json={**won, "external_id": "refund-1", "status": "refunded", "amount": "500.00"},
+    )
     assert refund.status_code == 202
 
     events = await intake.published(Topic.CONVERSIONS, 2)
     assert [(e.data["status"], e.data["amount"]) for e in events] == [
-        ("won", "1000.00"), ("refunded", "500.00")]
+        ("won", "1000.00"),
+        ("refunded", "500.00"),
+    ]
     assert events[0].data["commission"] == {"type": "percent", "rate": "0.10"}
     assert events[0].data["manager_id"] == "mgr-7"
     assert events[0].data["source_partner_id"] == shop["id"]
@@ -251,10 +318,13 @@ async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Inta
     shop_view = await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(shop["api_key"]))
     assert shop_view.json()["status"] == "converted"
     assert [e["type"] for e in shop_view.json()["timeline"]][-2:] == [
-        "converted", "partially_refunded"]
+        "converted",
+        "partially_refunded",
+    ]
 
-    by_source = await intake.client.post("/v1/conversions", headers=auth(shop["api_key"]),
-                                         json={**won, "external_id": "deal-2"})
+    by_source = await intake.client.post(
+        "/v1/conversions", headers=auth(shop["api_key"]), json={**won, "external_id": "deal-2"}
+    )
     assert by_source.status_code == 404  # the lead was not routed to the caller
 
 
@@ -283,8 +353,9 @@ async def test_bad_leads_are_refused_with_the_field_and_change_nothing(
 async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     shop, fitter, lead_id = await routed_lead(intake)
     no_token = await intake.client.post("/v1/leads", json=lead_body())
-    wrong = await intake.client.post("/v1/leads", json=lead_body(),
-                                     headers=auth("clk_not-a-real-key"))
+    wrong = await intake.client.post(
+        "/v1/leads", json=lead_body(), headers=auth("clk_not-a-real-key")
+    )
     assert no_token.status_code == wrong.status_code == 401
     assert no_token.json()["title"] == "Unauthorized"
 
@@ -294,17 +365,23 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
 
     fitter_auth = auth(fitter["api_key"])
     base = {"lead_id": lead_id, "external_id": "d", "status": "won", "currency": "EUR"}
-    cases = [({**base, "amount": "10.001"}, "amount"), ({**base, "amount": "-5"}, "amount"),
-             ({**base, "amount": "0"}, "amount"), ({**base, "amount": "5", "currency": "XXX"},
-                                                   "currency"),
-             ({**base, "amount": "5", "status": "refunded"}, "status")]
+    cases = [
+        ({**base, "amount": "10.001"}, "amount"),
+        ({**base, "amount": "-5"}, "amount"),
+        ({**base, "amount": "0"}, "amount"),
+        ({**base, "amount": "5", "currency": "XXX"}, "currency"),
+        ({**base, "amount": "5", "status": "refunded"}, "status"),
+    ]
     for body, field in cases:
         response = await intake.client.post("/v1/conversions", headers=fitter_auth, json=body)
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == field, response.json()
 
-    malformed = await intake.client.post("/v1/leads", headers={
-        **auth(shop["api_key"]), "content-type": "application/json"}, content=b"{oops")
+    malformed = await intake.client.post(
+        "/v1/leads",
+        headers={**auth(shop["api_key"]), "content-type": "application/json"},
+        content=b"{oops",
+    )
     assert malformed.status_code == 422
     unknown = await intake.client.get("/v1/leads/lead_nope", headers=ADMIN)
     assert unknown.status_code == 404

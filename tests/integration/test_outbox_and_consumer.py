@@ -15,8 +15,8 @@ from crosslead_common.db import Database
 from crosslead_common.events import Envelope, LeadAccepted, Topic, dlq_topic
 from crosslead_common.kafka import (
     EventConsumer,
-    InvalidEvent,
     Handlers,
+    InvalidEvent,
     create_producer,
     ensure_topics,
     processed_events_table,
@@ -28,9 +28,7 @@ from tests.support import eventually
 metadata = MetaData()
 outbox = Outbox(metadata, source="crosslead/test")
 processed = processed_events_table(metadata)
-acceptances = Table(
-    "acceptances", metadata, Column("lead_id", String(64)), Column("n", Integer)
-)
+acceptances = Table("acceptances", metadata, Column("lead_id", String(64)), Column("n", Integer))
 
 
 @pytest.fixture
@@ -58,6 +56,12 @@ async def read_topic(broker: LocalBroker, topic: str, count: int) -> list[bytes]
     return values
 
 
+async def add_then_fail(db: Database) -> None:
+    async with db.transaction() as session:
+        await outbox.add(session, LeadAccepted(lead_id="lead_1", partner_id="ghost"))
+        raise RuntimeError("abort")
+
+
 async def test_relay_publishes_committed_events_in_order_and_marks_them_sent(
     broker: LocalBroker, db: Database
 ) -> None:
@@ -71,9 +75,7 @@ async def test_relay_publishes_committed_events_in_order_and_marks_them_sent(
                 await outbox.add(session, LeadAccepted(lead_id="lead_1", partner_id=f"p{n}"))
         # A rolled-back transaction publishes nothing.
         with pytest.raises(RuntimeError):
-            async with db.transaction() as session:
-                await outbox.add(session, LeadAccepted(lead_id="lead_1", partner_id="ghost"))
-                raise RuntimeError("abort")
+            await add_then_fail(db)
 
         # The relay polls only every 30 s: seeing the events promptly means it was woken.
         values = await read_topic(broker, Topic.LEADS, 5)
@@ -116,9 +118,13 @@ async def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison
     for value in (event.to_bytes(), b"{not json", event.to_bytes(), poison.to_bytes()):
         await producer.send_and_wait(Topic.LEADS, value=value, key=b"lead_7")
     consumer = EventConsumer(
-        db=db, processed=processed, producer=producer,
-        bootstrap_servers=broker.bootstrap_servers, group_id="test-consumer",
-        topics=[Topic.LEADS], handlers=counting_handlers(),
+        db=db,
+        processed=processed,
+        producer=producer,
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id="test-consumer",
+        topics=[Topic.LEADS],
+        handlers=counting_handlers(),
     )
     task = asyncio.create_task(consumer.run())
     try:
@@ -136,9 +142,13 @@ async def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison
     producer = create_producer(broker.bootstrap_servers, client_id="test")
     await producer.start()
     again = EventConsumer(
-        db=db, processed=processed, producer=producer,
-        bootstrap_servers=broker.bootstrap_servers, group_id="test-consumer",
-        topics=[Topic.LEADS], handlers=counting_handlers(),
+        db=db,
+        processed=processed,
+        producer=producer,
+        bootstrap_servers=broker.bootstrap_servers,
+        group_id="test-consumer",
+        topics=[Topic.LEADS],
+        handlers=counting_handlers(),
     )
     await producer.send_and_wait(Topic.LEADS, value=event.to_bytes(), key=b"lead_7")
     task = asyncio.create_task(again.run())

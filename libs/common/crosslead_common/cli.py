@@ -40,11 +40,20 @@ class ServiceCommand:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
         if args.command == "serve":
-            uvicorn.run(self.app_factory, factory=True, host=args.host, port=args.port,
-                        log_level="warning", access_log=False)
+            uvicorn.run(
+                self.app_factory,
+                factory=True,
+                host=args.host,
+                port=args.port,
+                log_level="warning",
+                access_log=False,
+            )
         elif args.command == "migrate":
             asyncio.run(upgrade(self.settings().database_url, self.migrations, self.metadata))
             print(f"{self.name}: database is at the newest revision")
         else:
-            asyncio.run(make_revision(self.settings().database_url, self.migrations,
-                                      self.metadata, args.message))
+            asyncio.run(
+                make_revision(
+                    self.settings().database_url, self.migrations, self.metadata, args.message
+                )
+            )

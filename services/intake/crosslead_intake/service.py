@@ -74,14 +74,16 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
     session.add(agreement)
     await outbox.add(
         session,
-        events.AgreementCreated(
-            agreement_id=agreement.id,
-            source_partner_id=agreement.source_partner_id,
-            target_partner_id=agreement.target_partner_id,
-            categories=tuple(agreement.categories),
-            commission=agreement.commission,  # type: ignore[arg-type]  # validated by pydantic
-            manager_share=agreement.manager_share,
-            accept_within_seconds=agreement.accept_within_seconds,
+        events.AgreementCreated.model_validate(
+            {
+                "agreement_id": agreement.id,
+                "source_partner_id": agreement.source_partner_id,
+                "target_partner_id": agreement.target_partner_id,
+                "categories": agreement.categories,
+                "commission": agreement.commission,
+                "manager_share": agreement.manager_share,
+                "accept_within_seconds": agreement.accept_within_seconds,
+            }
         ),
     )
     return agreement
@@ -125,8 +127,8 @@ async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | No
     """The lead if the caller may see it (admin, its source or its target); 404 otherwise."""
     lead = await repository.get_lead(session, lead_id)
     if lead is None or (
-        partner_id is not None and partner_id not in (lead.source_partner_id,
-                                                      lead.target_partner_id)
+        partner_id is not None
+        and partner_id not in (lead.source_partner_id, lead.target_partner_id)
     ):
         raise Problem.not_found("lead")
     return lead
@@ -134,13 +136,20 @@ async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | No
 
 async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
     lead = await repository.get_lead(session, lead_id, for_update=True)
+    if lead is not None and lead.target_partner_id is None and lead.status == "received":
+        # The webhook can reach the partner a moment before intake hears of the routing.
+        raise Problem(409, "Conflict", "the lead is still being routed; retry in a moment")
     if lead is None or lead.target_partner_id != partner_id:
         raise Problem.not_found("lead")
     return lead
 
 
 async def answer_offer(
-    session: AsyncSession, partner_id: str, lead_id: str, *, accept: bool,
+    session: AsyncSession,
+    partner_id: str,
+    lead_id: str,
+    *,
+    accept: bool,
     reason: str | None = None,
 ) -> Lead:
     """The target partner accepts or rejects the lead; answering the same way twice is a
@@ -172,14 +181,17 @@ async def report_conversion(
     if existing is not None:
         return existing
     if lead.status not in CONVERTIBLE:
-        raise Problem(409, "Conflict", f"the lead is {lead.status}; accept it before reporting "
-                      "deals on it")
+        raise Problem(
+            409, "Conflict", f"the lead is {lead.status}; accept it before reporting deals on it"
+        )
     totals = await repository.conversion_totals(session, lead.id)
     won = totals.get(("won", data.currency), 0)
     refunded = totals.get(("refunded", data.currency), 0)
     if data.status == "refunded":
         if won == 0:
-            raise Problem.invalid("status", f"no won deal in {data.currency} on this lead to refund")
+            raise Problem.invalid(
+                "status", f"no won deal in {data.currency} on this lead to refund"
+            )
         if refunded + amount_minor > won:
             left = from_minor(won - refunded, data.currency)
             raise Problem.invalid("amount", f"refunds would exceed the won amount; at most {left}")
@@ -187,8 +199,13 @@ async def report_conversion(
     if agreement is None:
         raise Problem(409, "Conflict", "the lead has no agreement yet")
     conversion = Conversion(
-        id=new_id("conv"), lead_id=lead.id, external_id=data.external_id, status=data.status,
-        amount_minor=amount_minor, currency=data.currency, reported_by=partner_id,
+        id=new_id("conv"),
+        lead_id=lead.id,
+        external_id=data.external_id,
+        status=data.status,
+        amount_minor=amount_minor,
+        currency=data.currency,
+        reported_by=partner_id,
         created_at=utcnow(),
     )
     session.add(conversion)
@@ -196,30 +213,40 @@ async def report_conversion(
     fact = "converted" if data.status == "won" else "refunded"
     if fact == "refunded" and refunded + amount_minor < won:
         fact = "partially_refunded"  # timeline only: the deal still stands
-    apply_fact(session, lead, fact, envelope.time, {
-        "conversion_id": conversion.id, "external_id": conversion.external_id,
-        "amount": str(data.amount), "currency": data.currency,
-    })
+    apply_fact(
+        session,
+        lead,
+        fact,
+        envelope.time,
+        {
+            "conversion_id": conversion.id,
+            "external_id": conversion.external_id,
+            "amount": str(data.amount),
+            "currency": data.currency,
+        },
+    )
     return conversion
 
 
 def _conversion_event(
     conversion: Conversion, lead: Lead, agreement: Agreement
 ) -> events.ConversionReported:
-    return events.ConversionReported.model_validate({
-        "conversion_id": conversion.id,
-        "lead_id": lead.id,
-        "external_id": conversion.external_id,
-        "status": conversion.status,
-        "amount": from_minor(conversion.amount_minor, conversion.currency),
-        "currency": conversion.currency,
-        "source_partner_id": lead.source_partner_id,
-        "target_partner_id": partner_id_of(lead),
-        "manager_id": lead.manager["id"],
-        "agreement_id": agreement.id,
-        "commission": agreement.commission,
-        "manager_share": agreement.manager_share,
-    })
+    return events.ConversionReported.model_validate(
+        {
+            "conversion_id": conversion.id,
+            "lead_id": lead.id,
+            "external_id": conversion.external_id,
+            "status": conversion.status,
+            "amount": from_minor(conversion.amount_minor, conversion.currency),
+            "currency": conversion.currency,
+            "source_partner_id": lead.source_partner_id,
+            "target_partner_id": partner_id_of(lead),
+            "manager_id": lead.manager["id"],
+            "agreement_id": agreement.id,
+            "commission": agreement.commission,
+            "manager_share": agreement.manager_share,
+        }
+    )
 
 
 def partner_id_of(lead: Lead) -> str:

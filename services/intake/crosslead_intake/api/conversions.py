@@ -18,7 +18,9 @@ router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
 
 @router.post("", status_code=202, response_model=ConversionAccepted)
 async def report_conversion(
-    body: ConversionIn, principal: CurrentPrincipal, runtime: RuntimeDep,
+    body: ConversionIn,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     partner_id = partner_only(principal, "report conversions")
@@ -27,5 +29,12 @@ async def report_conversion(
         conversion = await service.report_conversion(session, partner_id, body)
         return {"id": conversion.id}
 
-    return await run_once(runtime.db, partner_id=partner_id, endpoint="POST /v1/conversions",
-                          key=idempotency_key, body=body, status_code=202, action=report)
+    return await run_once(
+        runtime.db,
+        partner_id=partner_id,
+        endpoint="POST /v1/conversions",
+        key=idempotency_key,
+        body=body,
+        status_code=202,
+        action=report,
+    )

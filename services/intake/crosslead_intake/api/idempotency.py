@@ -57,10 +57,17 @@ async def run_once(
             if stored is not None:
                 return _replay(stored, fingerprint)
             response = await action(session)
-            session.add(IdempotencyKey(
-                partner_id=partner_id, endpoint=endpoint, key=key, request_hash=fingerprint,
-                status_code=status_code, response=response, created_at=utcnow(),
-            ))
+            session.add(
+                IdempotencyKey(
+                    partner_id=partner_id,
+                    endpoint=endpoint,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=status_code,
+                    response=response,
+                    created_at=utcnow(),
+                )
+            )
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as it did.
         async with db.sessionmaker() as session:

@@ -24,10 +24,16 @@ router = APIRouter(prefix="/v1/leads", tags=["leads"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
-@router.post("", status_code=202, response_model=LeadAccepted,
-             responses={202: {"description": "Stored durably; routing follows."}})
+@router.post(
+    "",
+    status_code=202,
+    response_model=LeadAccepted,
+    responses={202: {"description": "Stored durably; routing follows."}},
+)
 async def submit_lead(
-    body: LeadIn, principal: CurrentPrincipal, runtime: RuntimeDep,
+    body: LeadIn,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     async with runtime.db.sessionmaker() as session:
@@ -37,8 +43,15 @@ async def submit_lead(
         lead = await service.submit_lead(session, source, body)
         return {"id": lead.id, "status": lead.status}
 
-    return await run_once(runtime.db, partner_id=source.id, endpoint="POST /v1/leads",
-                          key=idempotency_key, body=body, status_code=202, action=submit)
+    return await run_once(
+        runtime.db,
+        partner_id=source.id,
+        endpoint="POST /v1/leads",
+        key=idempotency_key,
+        body=body,
+        status_code=202,
+        action=submit,
+    )
 
 
 @router.get("/{lead_id}", response_model=LeadOut)
@@ -47,9 +60,14 @@ async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSessi
     lead = await service.visible_lead(session, lead_id, principal.partner_id)
     entries = await repository.timeline(session, lead.id)
     return LeadOut(
-        id=lead.id, status=lead.status, need=lead.need, region=lead.region,
-        source_partner_id=lead.source_partner_id, target_partner_id=lead.target_partner_id,
-        external_id=lead.external_id, created_at=lead.created_at,
+        id=lead.id,
+        status=lead.status,
+        need=lead.need,
+        region=lead.region,
+        source_partner_id=lead.source_partner_id,
+        target_partner_id=lead.target_partner_id,
+        external_id=lead.external_id,
+        created_at=lead.created_at,
         timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in entries],
     )
 
@@ -66,11 +84,14 @@ async def accept_lead(
 
 @router.post("/{lead_id}/reject", status_code=202, response_model=LeadAccepted)
 async def reject_lead(
-    lead_id: str, principal: CurrentPrincipal, runtime: RuntimeDep,
+    lead_id: str,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
     body: Annotated[RejectIn | None, Body()] = None,
 ) -> LeadAccepted:
     partner_id = partner_only(principal, "reject leads")
     async with runtime.db.transaction() as session:
-        lead = await service.answer_offer(session, partner_id, lead_id, accept=False,
-                                          reason=body.reason if body else None)
+        lead = await service.answer_offer(
+            session, partner_id, lead_id, accept=False, reason=body.reason if body else None
+        )
     return LeadAccepted(id=lead.id, status=lead.status)

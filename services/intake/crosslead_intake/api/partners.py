@@ -20,8 +20,9 @@ async def create_partner(
     require_admin(principal)
     async with runtime.db.transaction() as session:
         partner, api_key = await service.register_partner(session, body)
-    return PartnerCreated(**PartnerOut.model_validate(partner, from_attributes=True).model_dump(),
-                          api_key=api_key)
+    return PartnerCreated(
+        **PartnerOut.model_validate(partner, from_attributes=True).model_dump(), api_key=api_key
+    )
 
 
 @router.get("/{partner_id}", response_model=PartnerOut)

@@ -85,9 +85,10 @@ class AgreementOut(BaseModel):
 class CustomerIn(Request):
     name: Name
     phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{5,30}$")] | None = None
-    email: Annotated[
-        str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")
-    ] | None = None
+    email: (
+        Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _reachable(self) -> CustomerIn:

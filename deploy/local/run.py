@@ -1,0 +1,79 @@
+"""``make run``: the whole system on one machine, with nothing but this repository.
+
+Starts the embedded Kafka-protocol broker on 127.0.0.1:9092, migrates the three SQLite
+databases in ``var/``, starts intake, router and payouts on 8001-8003, prints the URLs and the
+admin token, and stops everything on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+from crosslead_common.localstack import LocalStack, wait_for_port
+
+VAR = Path(__file__).resolve().parents[2] / "var"
+
+
+def admin_token() -> str:
+    """CROSSLEAD_ADMIN_TOKEN if set, else the one kept in var/ (made on the first run)."""
+    if token := os.environ.get("CROSSLEAD_ADMIN_TOKEN"):
+        return token
+    stored = VAR / "admin-token"
+    if not stored.exists():
+        stored.write_text(secrets.token_urlsafe(24))
+        stored.chmod(0o600)
+    return stored.read_text().strip()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    VAR.mkdir(exist_ok=True)
+    try:
+        wait_for_port("127.0.0.1", 9092, timeout=0.2)
+        sys.exit("port 9092 is taken: is another `make run` (or Kafka) already running?")
+    except TimeoutError:
+        pass
+    token = admin_token()
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = LocalStack(var_dir=VAR, admin_token=token)
+    try:
+        stack.start()
+        print_banner(stack, token)
+        while (stopped := stack.stopped_service()) is None:
+            time.sleep(0.5)
+        sys.exit(f"{stopped} stopped unexpectedly; see var/{stopped}.log")
+    except KeyboardInterrupt:
+        print("\nstopping…", flush=True)
+    finally:
+        stack.stop()
+
+
+def print_banner(stack: LocalStack, token: str) -> None:
+    services = "\n".join(
+        f"  {name:<8} {stack.url(name)}   docs: {stack.url(name)}/docs" for name in stack.ports
+    )
+    print(
+        f"""
+Crosslead is running.
+{services}
+  broker   {stack.broker.bootstrap_servers} (events in memory)   databases and logs: var/
+
+  admin token: {token}
+    export CROSSLEAD_ADMIN_TOKEN={token}
+
+Try `make demo` in another terminal. Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The whole system as processes (broker + intake + router + payouts) and a partner's webhook
+receiver that verifies every delivery with an independent Standard Webhooks implementation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from crosslead_common.localstack import LocalStack
+from tests.support import ADMIN_TOKEN, eventually
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass
+class Offer:
+    partner_id: str
+    webhook_id: str
+    body: dict[str, Any]
+    received_at: float
+
+
+@dataclass
+class Receiver:
+    """Webhook endpoints of several partners at ``/hooks/{partner_id}``."""
+
+    secrets: dict[str, str] = field(default_factory=dict)
+    offers: list[Offer] = field(default_factory=list)
+    rejected_signatures: int = 0
+
+    def app(self) -> Starlette:
+        async def hook(request: Request) -> Response:
+            partner_id = request.path_params["partner_id"]
+            body = await request.body()
+            try:
+                payload = Webhook(self.secrets[partner_id]).verify(body, dict(request.headers))
+            except Exception:
+                self.rejected_signatures += 1
+                return Response(status_code=401)
+            self.offers.append(
+                Offer(partner_id, request.headers["webhook-id"], payload, time.monotonic())
+            )
+            return Response(status_code=204)
+
+        return Starlette(routes=[Route("/hooks/{partner_id}", hook, methods=["POST"])])
+
+    def offers_for(self, lead_id: str) -> list[Offer]:
+        return [o for o in self.offers if o.body["data"]["lead_id"] == lead_id]
+
+
+@dataclass
+class Partner:
+    id: str
+    name: str
+    api_key: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+class Client:
+    """The public API of a running stack, as partner systems and the operator use it."""
+
+    def __init__(self, stack: LocalStack, http: httpx.AsyncClient) -> None:
+        self.stack = stack
+        self.http = http
+
+    def url(self, service: str, path: str) -> str:
+        return self.stack.url(service) + path
+
+    async def partner(self, name: str, offers: list[str], regions: list[str]) -> Partner:
+        response = await self.http.post(
+            self.url("intake", "/v1/partners"),
+            headers=ADMIN,
+            json={"name": name, "offers": offers, "regions": regions},
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Partner(body["id"], name, body["api_key"])
+
+    async def agreement(self, source: Partner, target: Partner, **terms: Any) -> dict[str, Any]:
+        body = {
+            "source_partner_id": source.id,
+            "target_partner_id": target.id,
+            "categories": ["installation"],
+            "commission": {"type": "percent", "rate": "0.10"},
+            "manager_share": "0.20",
+            **terms,
+        }
+        response = await self.http.post(
+            self.url("intake", "/v1/agreements"), headers=ADMIN, json=body
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def webhook_endpoint(self, partner: Partner, receiver: Receiver, base: str) -> None:
+        """Register the partner's endpoint, once the router has heard of the partner."""
+
+        async def register() -> dict[str, Any] | None:
+            response = await self.http.post(
+                self.url("router", "/v1/webhook-endpoints"),
+                headers=partner.auth,
+                json={"url": f"{base}/hooks/{partner.id}"},
+            )
+            return dict(response.json()) if response.status_code == 201 else None
+
+        receiver.secrets[partner.id] = (await eventually(register, timeout=30))["secret"]
+
+    async def submit_lead(
+        self, source: Partner, region: str = "berlin", phone: str = "+49 30 5550100"
+    ) -> str:
+        response = await self.http.post(
+            self.url("intake", "/v1/leads"), headers=source.auth, json=lead(region, phone)
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def accept(self, partner: Partner, lead_id: str) -> None:
+        async def accepted() -> bool:
+            response = await self.http.post(
+                self.url("intake", f"/v1/leads/{lead_id}/accept"), headers=partner.auth
+            )
+            assert response.status_code in (202, 409), response.text
+            return response.status_code == 202
+
+        await eventually(accepted)
+
+    async def get(self, service: str, path: str, auth: dict[str, str]) -> httpx.Response:
+        return await self.http.get(self.url(service, path), headers=auth)
+
+
+def lead(region: str, phone: str) -> dict[str, Any]:
+    return {
+        "need": "installation",
+        "region": region,
+        "customer": {"name": "Ada Buyer", "phone": phone},
+        "consent": {"given_at": "2026-11-01T10:00:00Z", "text": "May be passed to installers."},
+        "warmth": {"notes": "Bought 6 windows, wants them fitted in March.", "score": 4},
+        "manager": {"id": "mgr-7", "name": "Max"},
+    }
+
+
+async def wait_all(*coroutines: Any) -> list[Any]:
+    return list(await asyncio.gather(*coroutines))

@@ -1,0 +1,101 @@
+"""The whole lead exchange through the public API, on real processes, a real broker and real
+databases, with a partner's webhook receiver verifying every signature independently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.e2e.harness import ADMIN, Client, Partner, Receiver
+from tests.support import eventually
+
+
+async def statement_totals(client: Client, partner: Partner, lines: int) -> dict[str, Any]:
+    """The partner's EUR totals, once its statement has ``lines`` lines."""
+
+    async def settled() -> dict[str, Any] | None:
+        body = (await client.get("payouts", "/v1/statements", partner.auth)).json()
+        if len(body["lines"]) < lines:
+            return None
+        return next(t for t in body["currency_totals"] if t["currency"] == "EUR")
+
+    return await eventually(settled, timeout=30)
+
+
+async def test_a_lead_travels_from_shop_to_installer_and_earns_commission(
+    client: Client, receiver: tuple[Receiver, str]
+) -> None:
+    hooks, base_url = receiver
+    shop = await client.partner("Window shop", ["windows"], ["berlin"])
+    fitter = await client.partner("Berlin fitters", ["installation"], ["berlin"])
+    faraway = await client.partner("Munich fitters", ["installation"], ["munich"])
+    outsider = await client.partner("Outsider", ["installation"], ["berlin"])
+    await client.agreement(shop, faraway)
+    await client.agreement(shop, fitter)
+    for partner in (fitter, faraway):
+        await client.webhook_endpoint(partner, hooks, base_url)
+
+    lead_id = await client.submit_lead(shop, region="berlin")
+
+    [offer] = await eventually(lambda: hooks.offers_for(lead_id), timeout=30)
+    assert offer.partner_id == fitter.id  # in the lead's region, not the one in munich
+    assert hooks.rejected_signatures == 0
+    data = offer.body["data"]
+    assert offer.body["type"] == "lead.offered"
+    assert data["source_partner"] == {"id": shop.id, "name": "Window shop"}
+    assert data["customer"]["name"] == "Ada Buyer"
+    assert {"need", "region", "warmth", "manager", "accept_by"} <= data.keys()
+
+    await client.accept(fitter, lead_id)
+    won = {
+        "lead_id": lead_id,
+        "external_id": "deal-1",
+        "status": "won",
+        "amount": "1000.00",
+        "currency": "EUR",
+    }
+    first = await client.http.post(
+        client.url("intake", "/v1/conversions"), headers=fitter.auth, json=won
+    )
+    again = await client.http.post(
+        client.url("intake", "/v1/conversions"), headers=fitter.auth, json=won
+    )
+    assert first.status_code == again.status_code == 202
+    assert first.json() == again.json()
+
+    shop_totals = await statement_totals(client, shop, lines=2)
+    assert shop_totals == {
+        "currency": "EUR",
+        "earned": "100.00",
+        "owed": "0.00",
+        "manager_payable": "20.00",
+        "net": "80.00",
+    }
+    fitter_totals = await statement_totals(client, fitter, lines=1)
+    assert (fitter_totals["owed"], fitter_totals["net"]) == ("100.00", "-100.00")
+    earnings = (await client.get("payouts", "/v1/managers/mgr-7/earnings", shop.auth)).json()
+    assert earnings["totals"] == [{"currency": "EUR", "amount": "20.00"}]
+
+    refund = await client.http.post(
+        client.url("intake", "/v1/conversions"),
+        headers=fitter.auth,
+        json={**won, "external_id": "refund-1", "status": "refunded", "amount": "500.00"},
+    )
+    assert refund.status_code == 202
+    shop_totals = await statement_totals(client, shop, lines=4)
+    assert (shop_totals["earned"], shop_totals["manager_payable"]) == ("50.00", "10.00")
+    fitter_totals = await statement_totals(client, fitter, lines=2)
+    assert fitter_totals["owed"] == "50.00"  # the duplicate report counted once
+
+    assert (await client.get("intake", f"/v1/leads/{lead_id}", outsider.auth)).status_code == 404
+    assert hooks.offers_for(lead_id) == [offer]  # never offered twice, never to munich
+
+    async def full_timeline() -> list[str] | None:
+        body = (await client.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json()
+        types = [entry["type"] for entry in body["timeline"]]
+        return types if "commission_reversed" in types else None
+
+    types = await eventually(full_timeline, timeout=30)
+    lifecycle = [
+        t for t in types if t in {"received", "routed", "delivered", "accepted", "converted"}
+    ]
+    assert lifecycle == ["received", "routed", "delivered", "accepted", "converted"]

@@ -1,0 +1,46 @@
+"""Nothing lost, nothing doubled: the router is SIGKILLed while leads stream through."""
+
+from __future__ import annotations
+
+import asyncio
+
+from crosslead_common.localstack import LocalStack
+from tests.e2e.harness import Client, Receiver
+from tests.support import eventually
+
+LEADS = 60
+
+
+async def test_router_killed_mid_stream_delivers_every_lead_under_one_webhook_id(
+    stack: LocalStack, client: Client, receiver: tuple[Receiver, str]
+) -> None:
+    hooks, base_url = receiver
+    shop = await client.partner("Window shop", ["windows"], ["berlin"])
+    fitter = await client.partner("Berlin fitters", ["installation"], ["berlin"])
+    await client.agreement(shop, fitter)
+    await client.webhook_endpoint(fitter, hooks, base_url)
+
+    lead_ids: list[str] = []
+
+    async def stream() -> None:
+        for n in range(LEADS):
+            lead_ids.append(await client.submit_lead(shop, phone=f"+49 30 {5550000 + n}"))
+            await asyncio.sleep(0.02)
+
+    streaming = asyncio.create_task(stream())
+    await eventually(lambda: len(hooks.offers) >= 10, timeout=30)
+    await asyncio.to_thread(stack.kill, "router")
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(stack.start_service, "router")
+    await streaming
+
+    def all_delivered() -> bool:
+        return {o.body["data"]["lead_id"] for o in hooks.offers} == set(lead_ids)
+
+    await eventually(all_delivered, timeout=90)
+    webhook_ids: dict[str, set[str]] = {}
+    for offer in hooks.offers:
+        webhook_ids.setdefault(offer.body["data"]["lead_id"], set()).add(offer.webhook_id)
+    assert len(webhook_ids) == LEADS
+    assert all(len(ids) == 1 for ids in webhook_ids.values()), webhook_ids
+    assert hooks.rejected_signatures == 0
