@@ -55,7 +55,7 @@ async def eventually(
     last: T | None = None
     while time.monotonic() < deadline:
         result = probe()
-        last = await result if inspect.isawaitable(result) else result  # type: ignore[assignment]
+        last = await result if inspect.isawaitable(result) else result
         if last:
             return last
         await asyncio.sleep(interval)

@@ -13,9 +13,11 @@ async def statement_totals(client: Client, partner: Partner, lines: int) -> dict
     """The partner's EUR totals, once its statement has ``lines`` lines."""
 
     async def settled() -> dict[str, Any] | None:
-        body = (await client.get("payouts", "/v1/statements", partner.auth)).json()
-        if len(body["lines"]) < lines:
+        response = await client.get("payouts", "/v1/statements", partner.auth)
+        # Payouts learns of new partners from the event stream: 401 until it has.
+        if response.status_code == 401 or len(response.json()["lines"]) < lines:
             return None
+        body = response.json()
         return next(t for t in body["currency_totals"] if t["currency"] == "EUR")
 
     return await eventually(settled, timeout=30)
