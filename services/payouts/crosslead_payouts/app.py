@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from crosslead_common.runtime import Runtime, create_service_app
 from fastapi import FastAPI
 
+from crosslead_common.runtime import Runtime, create_service_app
 from crosslead_payouts import repository
 from crosslead_payouts.api import managers, statements
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from crosslead_common.cli import ServiceCommand
-
 from crosslead_payouts.models import Base
 from crosslead_payouts.settings import PayoutsSettings
 

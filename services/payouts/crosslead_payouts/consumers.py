@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from crosslead_common.events import ConversionReported, Envelope, PartnerRegistered, Topic
 from crosslead_common.kafka import Handlers, InvalidEvent
 from crosslead_common.money import MoneyError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from crosslead_payouts import service
 from crosslead_payouts.commission import CommissionError
 

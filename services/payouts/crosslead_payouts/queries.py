@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crosslead_common.errors import Problem
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.errors import Problem
 from crosslead_payouts import repository
 from crosslead_payouts.ledger import CurrencyTotals, currency_totals
 from crosslead_payouts.models import LedgerEntry

@@ -3,13 +3,13 @@ transaction; the caller (here: the event consumer) owns the commit."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from crosslead_common import events
 from crosslead_common.db import utcnow
 from crosslead_common.money import from_minor, to_minor
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from crosslead_payouts import commission, repository
-from crosslead_payouts.commission import CommissionError
+from crosslead_payouts.commission import Accrual, CommissionError
 from crosslead_payouts.ledger import Parties, deal_entries
 from crosslead_payouts.models import Conversion, LeadCommission, outbox
 
@@ -32,9 +32,9 @@ async def apply_conversion(session: AsyncSession, event: events.ConversionReport
         return
     amount = to_minor(event.amount, event.currency)
     if event.status == "won":
-        commission_minor, manager_minor, currency = await _accrue(session, event, amount)
+        booked = await _accrue(session, event, amount)
     else:
-        commission_minor, manager_minor, currency = await _refund(session, event, amount)
+        booked = await _refund(session, event, amount)
     repository.add_conversion(
         session,
         Conversion(
@@ -44,17 +44,15 @@ async def apply_conversion(session: AsyncSession, event: events.ConversionReport
             status=event.status,
             amount_minor=amount,
             currency=event.currency,
-            commission_minor=commission_minor,
-            manager_minor=manager_minor,
-            commission_currency=currency,
+            commission_minor=booked.commission,
+            manager_minor=booked.manager,
+            commission_currency=booked.currency,
             applied_at=utcnow(),
         ),
     )
 
 
-async def _accrue(
-    session: AsyncSession, event: events.ConversionReported, amount: int
-) -> tuple[int, int, str]:
+async def _accrue(session: AsyncSession, event: events.ConversionReported, amount: int) -> Accrual:
     accrual = commission.accrue(amount, event.currency, event.commission, event.manager_share)
     parties = Parties(event.source_partner_id, event.target_partner_id, event.manager_id)
     totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
@@ -80,12 +78,11 @@ async def _accrue(
         currency=accrual.currency,
         reversal=False,
     )
-    return accrual.commission, accrual.manager, accrual.currency
+    return accrual
 
 
-async def _refund(
-    session: AsyncSession, event: events.ConversionReported, amount: int
-) -> tuple[int, int, str]:
+async def _refund(session: AsyncSession, event: events.ConversionReported, amount: int) -> Accrual:
+    """Returns what was reversed, as positive amounts."""
     totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
     if totals is None:
         raise CommissionError(
@@ -107,7 +104,7 @@ async def _refund(
         currency=currency,
         reversal=True,
     )
-    return reversal.commission, reversal.manager, currency
+    return Accrual(reversal.commission, reversal.manager, currency)
 
 
 async def _book(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from crosslead_common.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from crosslead_common.settings import ServiceSettings
 
 __all__ = ["PayoutsSettings"]
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from crosslead_common.auth import Principal
 from crosslead_common.errors import Problem
 from crosslead_common.runtime import current_principal, db_session
-from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["Caller", "Session", "own_partner_scope"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crosslead_common.money import from_minor
 from pydantic import BaseModel, Field
 
+from crosslead_common.money import from_minor
 from crosslead_payouts.ledger import CurrencyTotals, Kind
 from crosslead_payouts.models import LedgerEntry
 from crosslead_payouts.queries import ManagerEarnings, Statement

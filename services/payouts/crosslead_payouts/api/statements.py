@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from crosslead_common.errors import Problem
 from fastapi import APIRouter, Query
 
+from crosslead_common.errors import Problem
 from crosslead_payouts import queries
 from crosslead_payouts.api.deps import Caller, Session, own_partner_scope
 from crosslead_payouts.api.schemas import StatementOut
