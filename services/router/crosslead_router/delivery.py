@@ -17,10 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common.db import utcnow
 from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, LeadExpired
 from crosslead_router import repository
-from crosslead_router.models import DeliveryAttempt, outbox
+from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
 from crosslead_router.retries import RetryPolicy
 
-__all__ = ["Job", "Outcome", "claim_due", "expire_due", "next_attempt_time", "record_outcome"]
+__all__ = [
+    "Job",
+    "Outcome",
+    "claim_due",
+    "expire_due",
+    "next_attempt_time",
+    "next_deadline",
+    "record_outcome",
+]
 
 
 @dataclass(frozen=True)
@@ -60,15 +68,22 @@ async def claim_due(
     ahead, so no other dispatcher takes it while this attempt is in flight, and a dispatcher
     that dies mid-attempt only delays it by the lease."""
     jobs = []
+    newest: dict[str, WebhookEndpoint | None] = {}
     for row in await repository.lock_due_deliveries(session, now, limit):
         row.next_attempt_at = now + lease
-        endpoints = await repository.active_endpoints(session, row.partner_id)
-        # Deliberately simple: an offer goes to the partner's newest active endpoint only.
-        endpoint = endpoints[0] if endpoints else None
+        if row.partner_id not in newest:
+            endpoints = await repository.active_endpoints(session, row.partner_id)
+            # Deliberately simple: an offer goes to the partner's newest active endpoint only.
+            newest[row.partner_id] = endpoints[0] if endpoints else None
+        endpoint = newest[row.partner_id]
         jobs.append(
             Job(
-                delivery_id=row.id, lead_id=row.lead_id, partner_id=row.partner_id,
-                webhook_id=row.webhook_id, body=row.body, attempt=row.attempt_count + 1,
+                delivery_id=row.id,
+                lead_id=row.lead_id,
+                partner_id=row.partner_id,
+                webhook_id=row.webhook_id,
+                body=row.body,
+                attempt=row.attempt_count + 1,
                 url=endpoint.url if endpoint else None,
                 secret=endpoint.secret if endpoint else None,
             )
@@ -85,36 +100,61 @@ async def record_outcome(
     row = await repository.delivery(session, job.delivery_id, for_update=True)
     if lead is None or row is None:
         return
-    repository.add(
+    await repository.add(
         session,
         DeliveryAttempt(
-            delivery_id=row.id, at=outcome.at, url=outcome.url, status_code=outcome.status_code,
-            error=outcome.error, duration_ms=outcome.duration_ms,
+            delivery_id=row.id,
+            at=outcome.at,
+            url=outcome.url,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
         ),
     )
     row.attempt_count += 1
     if row.status != "pending":
         return
     if outcome.ok:
-        row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
-        row.last_error = None
-        if lead.state == "routed":
-            lead.state = "delivered"
-        await outbox.add(session, LeadDelivered(
-            lead_id=row.lead_id, delivery_id=row.id, target_partner_id=row.partner_id,
-            webhook_id=row.webhook_id, attempts=row.attempt_count,
-        ))
-        return
-    row.last_error = outcome.describe()[:1000]
-    delay = policy.delay_after(row.attempt_count, rng)
+        await _delivered(session, lead, row)
+    else:
+        delay = policy.delay_after(row.attempt_count, rng)
+        await _failed(session, row, outcome.describe(), delay)
+
+
+async def _delivered(session: AsyncSession, lead: RoutedLead, row: Delivery) -> None:
+    row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
+    row.last_error = None
+    if lead.state == "routed":
+        lead.state = "delivered"
+    await outbox.add(
+        session,
+        LeadDelivered(
+            lead_id=row.lead_id,
+            delivery_id=row.id,
+            target_partner_id=row.partner_id,
+            webhook_id=row.webhook_id,
+            attempts=row.attempt_count,
+        ),
+    )
+
+
+async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float | None) -> None:
+    """Try again after ``delay`` seconds, or give up when there is none."""
+    row.last_error = error[:1000]
     if delay is not None:
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         return
     row.status, row.next_attempt_at = "failed", None
-    await outbox.add(session, LeadDeliveryFailed(
-        lead_id=row.lead_id, delivery_id=row.id, target_partner_id=row.partner_id,
-        attempts=row.attempt_count, last_error=row.last_error,
-    ))
+    await outbox.add(
+        session,
+        LeadDeliveryFailed(
+            lead_id=row.lead_id,
+            delivery_id=row.id,
+            target_partner_id=row.partner_id,
+            attempts=row.attempt_count,
+            last_error=row.last_error,
+        ),
+    )
 
 
 async def next_attempt_time(session: AsyncSession) -> datetime | None:
@@ -129,10 +169,14 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int) -> int
     for lead in leads:
         lead.state = "expired"
         await repository.cancel_pending_deliveries(session, lead.lead_id)
-        await outbox.add(session, LeadExpired(
-            lead_id=lead.lead_id, target_partner_id=lead.target_partner_id,
-            accept_by=lead.accept_by,
-        ))
+        await outbox.add(
+            session,
+            LeadExpired(
+                lead_id=lead.lead_id,
+                target_partner_id=lead.target_partner_id,
+                accept_by=lead.accept_by,
+            ),
+        )
     return len(leads)
 
 

@@ -22,8 +22,11 @@ from crosslead_router.models import (
 OPEN_LEAD_STATES = ("routed", "delivered")
 
 
-def add(session: AsyncSession, *rows: Base) -> None:
-    session.add_all(rows)
+async def add(session: AsyncSession, *rows: Base) -> None:
+    """Insert ``rows`` in the order given (parents before the rows that refer to them)."""
+    for row in rows:
+        session.add(row)
+        await session.flush()
 
 
 # --- the partners/agreements projection ------------------------------------------------------
@@ -35,8 +38,7 @@ async def save(session: AsyncSession, row: Partner | Agreement) -> None:
 
 
 async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | None:
-    result = await session.scalar(select(Partner.id).where(Partner.api_key_hash == key_hash))
-    return result
+    return await session.scalar(select(Partner.id).where(Partner.api_key_hash == key_hash))
 
 
 async def candidates(session: AsyncSession, source_partner_id: str) -> list[Candidate]:
@@ -56,7 +58,7 @@ async def candidates(session: AsyncSession, source_partner_id: str) -> list[Cand
             accept_within_seconds=a.accept_within_seconds,
             created_at=a.created_at,
         )
-        for a, regions in rows.tuples()
+        for a, regions in rows
     ]
 
 

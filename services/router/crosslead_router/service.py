@@ -94,39 +94,58 @@ async def route_lead(session: AsyncSession, lead: LeadReceived) -> Match | NoMat
     if isinstance(decision, NoMatch):
         await outbox.add(session, LeadUnroutable(lead_id=lead.lead_id, reason=decision.reason))
         return decision
+    await _offer(session, lead, decision)
+    return decision
+
+
+async def _offer(session: AsyncSession, lead: LeadReceived, decision: Match) -> None:
+    """Store the routed lead and its pending delivery, whose body (and webhook id) every
+    attempt will send unchanged; the dispatcher and deadline watcher are woken on commit."""
     now = utcnow()
     accept_by = now + timedelta(seconds=decision.accept_within_seconds)
     data = offer_data(lead)
-    repository.add(
-        session,
-        RoutedLead(
-            lead_id=lead.lead_id, source_partner_id=lead.source_partner_id,
-            target_partner_id=decision.target_partner_id, agreement_id=decision.agreement_id,
-            need=lead.need, region=lead.region, offer=data, state="routed",
-            accept_by=accept_by, routed_at=now,
-        ),
-        Delivery(
-            id=f"dlv_{uuid.uuid4().hex}", lead_id=lead.lead_id,
-            partner_id=decision.target_partner_id, webhook_id=new_webhook_id(),
-            body=offer_body(data, accept_by=accept_by, now=now), status="pending",
-            attempt_count=0, next_attempt_at=now, created_at=now,
-        ),
+    routed = RoutedLead(
+        lead_id=lead.lead_id,
+        source_partner_id=lead.source_partner_id,
+        target_partner_id=decision.target_partner_id,
+        agreement_id=decision.agreement_id,
+        need=lead.need,
+        region=lead.region,
+        offer=data,
+        state="routed",
+        accept_by=accept_by,
+        routed_at=now,
     )
+    pending = Delivery(
+        id=f"dlv_{uuid.uuid4().hex}",
+        lead_id=lead.lead_id,
+        partner_id=decision.target_partner_id,
+        webhook_id=new_webhook_id(),
+        body=offer_body(data, accept_by=accept_by, now=now),
+        status="pending",
+        attempt_count=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    await repository.add(session, routed, pending)
     await outbox.add(
         session,
         LeadRouted(
-            lead_id=lead.lead_id, source_partner_id=lead.source_partner_id,
-            target_partner_id=decision.target_partner_id, agreement_id=decision.agreement_id,
+            lead_id=lead.lead_id,
+            source_partner_id=lead.source_partner_id,
+            target_partner_id=decision.target_partner_id,
+            agreement_id=decision.agreement_id,
             accept_by=accept_by,
         ),
     )
     request_wakeup(session, DELIVERIES_WAKEUP)
     request_wakeup(session, DEADLINES_WAKEUP)
-    return decision
 
 
 async def record_answer(
-    session: AsyncSession, lead_id: str, partner_id: str,
+    session: AsyncSession,
+    lead_id: str,
+    partner_id: str,
     answer: Literal["accepted", "rejected"],
 ) -> None:
     """The target partner accepted or rejected the lead: it no longer expires, and a
@@ -148,10 +167,15 @@ async def create_endpoint(
     """Save a webhook endpoint with a fresh signing secret. The URL must have passed
     :func:`crosslead_router.urls.check_url` (outside the transaction: it resolves DNS)."""
     endpoint = WebhookEndpoint(
-        id=f"we_{uuid.uuid4().hex}", partner_id=partner_id, url=url, description=description,
-        secret=new_secret(), created_at=utcnow(), deleted_at=None,
+        id=f"we_{uuid.uuid4().hex}",
+        partner_id=partner_id,
+        url=url,
+        description=description,
+        secret=new_secret(),
+        created_at=utcnow(),
+        deleted_at=None,
     )
-    repository.add(session, endpoint)
+    await repository.add(session, endpoint)
     return endpoint
 
 

@@ -14,7 +14,7 @@ import secrets
 
 __all__ = ["SECRET_PREFIX", "new_secret", "new_webhook_id", "sign", "webhook_headers"]
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a format prefix, not a secret
 
 
 def new_secret() -> str:

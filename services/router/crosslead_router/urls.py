@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["PinnedTarget", "UnsafeUrl", "check_url", "is_public_address", "parse_webhook_url", "pin"]
+__all__ = [
+    "PinnedTarget",
+    "UnsafeUrl",
+    "check_url",
+    "is_public_address",
+    "parse_webhook_url",
+    "pin",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -52,8 +59,14 @@ def is_public_address(ip: IPAddress) -> bool:
             return False
     elif ip in _CGNAT:
         return False
-    special = (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-               or ip.is_reserved or ip.is_unspecified)
+    special = (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
     return ip.is_global and not special
 
 

@@ -1,0 +1,66 @@
+"""HTTP request and response bodies of the router API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AttemptOut",
+    "DeliveryList",
+    "DeliveryOut",
+    "EndpointIn",
+    "EndpointList",
+    "EndpointOut",
+]
+
+
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2000, examples=["https://crm.example.com/hooks"])
+    description: str | None = Field(None, max_length=500)
+
+
+class EndpointOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    url: str
+    description: str | None
+    #: Standard Webhooks signing secret (``whsec_...``) to verify the offers with.
+    secret: str
+    created_at: datetime
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointOut]
+
+
+class AttemptOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: datetime
+    url: str | None
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    lead_id: str
+    partner_id: str
+    webhook_id: str
+    #: pending | delivered | failed | cancelled
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempts: list[AttemptOut]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]

@@ -1,0 +1,39 @@
+"""Composition root of the router service: settings → runtime → workers → FastAPI app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from crosslead_common.events import Topic
+from crosslead_common.runtime import Runtime, create_service_app
+from crosslead_router import repository
+from crosslead_router.api import deliveries, webhook_endpoints
+from crosslead_router.consumers import handlers
+from crosslead_router.deadlines import DeadlineWatcher
+from crosslead_router.dispatcher import Dispatcher
+from crosslead_router.models import outbox, processed_events
+from crosslead_router.settings import RouterSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: RouterSettings | None = None) -> FastAPI:
+    settings = settings or RouterSettings()  # the rest is read from the environment
+    runtime = Runtime(
+        name="router",
+        settings=settings,
+        outbox=outbox,
+        processed=processed_events,
+        partner_lookup=repository.partner_id_by_key_hash,
+    )
+    runtime.add_consumer(
+        group_id="crosslead-router", topics=[Topic.PARTNERS, Topic.LEADS], handlers=handlers
+    )
+    runtime.add_worker("webhook-dispatcher", Dispatcher(runtime.db, settings).run)
+    runtime.add_worker("deadlines", DeadlineWatcher(runtime.db, settings).run)
+    return create_service_app(
+        title="Crosslead router",
+        description="Matches leads to partners and delivers them as signed webhooks.",
+        runtime=runtime,
+        routers=[webhook_endpoints.router, deliveries.router],
+    )

@@ -1,0 +1,170 @@
+"""The webhook dispatcher: a background worker beside the Kafka consumer.
+
+It claims due deliveries from the database, POSTs each signed offer with a shared HTTP client
+(at most ``webhook_concurrency`` at once, each bounded by ``webhook_timeout_seconds``) and
+records the outcome. Retries are rows with a next attempt time, so a slow or failing partner
+holds up neither the consumer nor other partners' deliveries. It is woken right after a
+delivery is committed, and otherwise sleeps until the next one is due (or the poll interval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import datetime, timedelta
+
+import httpx
+
+from crosslead_common.db import Database, utcnow
+from crosslead_router import delivery
+from crosslead_router.delivery import Job, Outcome
+from crosslead_router.retries import RetryPolicy
+from crosslead_router.service import DELIVERIES_WAKEUP
+from crosslead_router.settings import RouterSettings
+from crosslead_router.signing import webhook_headers
+from crosslead_router.urls import UnsafeUrl, check_url
+
+__all__ = ["Dispatcher", "wait_for_work"]
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "Crosslead-Webhooks/1"
+
+
+async def wait_for_work(wakeup: asyncio.Event, due: datetime | None, poll: float) -> None:
+    """Sleep until ``wakeup`` is set, ``due`` comes, or ``poll`` seconds pass."""
+    timeout = poll
+    if due is not None:
+        # The floor stops a busy loop on work that another replica holds locked right now.
+        timeout = min(poll, max((due - utcnow()).total_seconds(), 0.02))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(wakeup.wait(), timeout)
+
+
+class Dispatcher:
+    def __init__(
+        self, db: Database, settings: RouterSettings, *, rng: random.Random | None = None
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._poll = settings.dispatcher_poll_interval_seconds
+        self._policy = RetryPolicy(
+            settings.webhook_backoff_seconds,
+            settings.webhook_max_attempts,
+            settings.webhook_backoff_jitter,
+        )
+        # Longer than any attempt can take, so a claim never lapses while its attempt runs.
+        self._lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
+        self._rng = rng or random.Random()
+        self._wakeup = db.wakeup(DELIVERIES_WAKEUP)
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        concurrency = self._settings.webhook_concurrency
+        async with httpx.AsyncClient(
+            timeout=self._settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would defeat the SSRF pinning
+            limits=httpx.Limits(max_connections=concurrency),
+            headers={"user-agent": USER_AGENT},
+        ) as client:
+            try:
+                while True:
+                    self._wakeup.clear()
+                    free = concurrency - len(self._inflight)
+                    if free == 0:  # until an attempt finishes
+                        await wait_for_work(self._wakeup, None, self._poll)
+                    elif await self._claim_and_start(client, free) < free:
+                        await self._sleep()
+            finally:
+                for task in self._inflight:
+                    task.cancel()
+                await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def _claim_and_start(self, client: httpx.AsyncClient, limit: int) -> int:
+        try:
+            async with self._db.transaction() as session:
+                jobs = await delivery.claim_due(
+                    session, now=utcnow(), limit=limit, lease=self._lease
+                )
+        except Exception:
+            log.exception("claiming due deliveries failed; retrying")
+            return 0
+        for job in jobs:
+            task = asyncio.create_task(self._attempt(client, job), name=job.delivery_id)
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+        return len(jobs)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._inflight.discard(task)
+        self._wakeup.set()  # a slot is free again
+
+    async def _sleep(self) -> None:
+        try:
+            async with self._db.sessionmaker() as session:
+                due = await delivery.next_attempt_time(session)
+        except Exception:
+            log.exception("reading the next delivery time failed")
+            due = None
+        await wait_for_work(self._wakeup, due, self._poll)
+
+    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
+        outcome = await self.send(client, job)
+        try:
+            async with self._db.transaction() as session:
+                await delivery.record_outcome(session, job, outcome, self._policy, self._rng)
+        except Exception:
+            # The claim's lease runs out and the attempt is made again.
+            log.exception("recording attempt %d of %s failed", job.attempt, job.delivery_id)
+
+    async def send(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+        """Make one attempt; never raises (every failure is an outcome)."""
+        at, started = utcnow(), time.monotonic()
+        status_code, error = None, None
+        try:
+            status_code = await self._post(client, job)
+        except _AttemptFailed as exc:
+            error = str(exc)
+        except Exception as exc:
+            # Still an outcome: an attempt that is never recorded would be retried forever.
+            log.exception("attempt %d of %s failed unexpectedly", job.attempt, job.delivery_id)
+            error = f"unexpected error: {type(exc).__name__}"
+        duration_ms = round((time.monotonic() - started) * 1000)
+        return Outcome(at, job.url, status_code, error, duration_ms)
+
+    async def _post(self, client: httpx.AsyncClient, job: Job) -> int:
+        if job.url is None or job.secret is None:
+            raise _AttemptFailed(f"partner {job.partner_id} has no active webhook endpoint")
+        try:
+            target = await check_url(job.url, allow_private=self._settings.webhook_allow_private)
+        except UnsafeUrl as exc:
+            raise _AttemptFailed(f"refused to call the URL: {exc}") from exc
+        body = job.body.encode()
+        headers = webhook_headers(job.secret, job.webhook_id, int(time.time()), body)
+        url, extensions = job.url, {}
+        if target is not None:
+            url, headers["host"] = target.url, target.host_header
+            if target.sni_hostname:
+                extensions["sni_hostname"] = target.sni_hostname
+        timeout = self._settings.webhook_timeout_seconds
+        try:
+            async with (
+                asyncio.timeout(timeout),
+                client.stream(
+                    "POST", url, content=body, headers=headers, extensions=extensions
+                ) as response,
+            ):
+                # The answer's body is never read: only the status matters.
+                return response.status_code
+        except TimeoutError as exc:
+            raise _AttemptFailed(f"no answer within {timeout:g}s") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise _AttemptFailed(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
+
+
+class _AttemptFailed(Exception):
+    pass

@@ -1,0 +1,161 @@
+"""The router's HTTP API with the SSRF guard on (as in production): webhook endpoints, who may
+see and delete what, validation errors, and the guard at delivery time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from crosslead_common.db import Database
+from crosslead_common.localstack import LocalBroker
+from crosslead_router import service
+from tests.integration.router_support import (
+    PartnerSpec,
+    agreement,
+    bearer,
+    lead,
+    partner,
+    running_router,
+    webhook_receiver,
+)
+from tests.support import ADMIN_TOKEN, eventually
+
+SHOP = partner("shop", "north")
+FITTER = partner("fitter", "north")
+PUBLIC_URL = "https://93.184.216.34/hooks/crosslead"  # an IP literal: no DNS needed
+
+
+async def know_partners(db: Database, *partners: PartnerSpec) -> None:
+    """Put partners into the router's projection as the consumer would."""
+    async with db.transaction() as session:
+        for each in partners:
+            await service.record_partner(session, each.registered(), at=datetime.now(UTC))
+
+
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    if field is not None:
+        assert field in [e["field"] for e in response.json()["errors"]], response.json()
+
+
+@pytest.fixture
+async def router(broker: LocalBroker, database_url: str) -> Any:
+    async with running_router(database_url, broker, webhook_allow_private=False) as running:
+        await know_partners(running[1], SHOP, FITTER)
+        yield running
+
+
+async def test_endpoints_belong_to_their_partner(
+    router: tuple[httpx.AsyncClient, Database],
+) -> None:
+    http, _ = router
+    created = await http.post(
+        "/v1/webhook-endpoints",
+        headers=bearer(FITTER.key),
+        json={"url": PUBLIC_URL, "description": "CRM intake"},
+    )
+    assert created.status_code == 201, created.text
+    endpoint = created.json()
+    assert set(endpoint) == {"id", "url", "description", "secret", "created_at"}
+    assert (endpoint["url"], endpoint["description"]) == (PUBLIC_URL, "CRM intake")
+    assert endpoint["secret"].startswith("whsec_")
+
+    mine = await http.get("/v1/webhook-endpoints", headers=bearer(FITTER.key))
+    assert mine.json() == {"items": [endpoint]}
+    theirs = await http.get("/v1/webhook-endpoints", headers=bearer(SHOP.key))
+    assert theirs.json() == {"items": []}
+
+    path = f"/v1/webhook-endpoints/{endpoint['id']}"
+    assert_problem(await http.delete(path, headers=bearer(SHOP.key)), 404)
+    assert (await http.delete(path, headers=bearer(FITTER.key))).status_code == 204
+    assert_problem(await http.delete(path, headers=bearer(FITTER.key)), 404)
+    after = await http.get("/v1/webhook-endpoints", headers=bearer(FITTER.key))
+    assert after.json() == {"items": []}
+
+
+REFUSED_URLS = [
+    "http://127.0.0.1:8080/hooks",
+    "http://localhost/hooks",
+    "http://10.1.2.3/hooks",
+    "http://169.254.169.254/latest/meta-data",
+    "http://[::1]/hooks",
+    "ftp://93.184.216.34/hooks",
+    "not a url",
+]
+
+
+async def test_urls_that_reach_inside_or_are_not_http_are_refused(
+    router: tuple[httpx.AsyncClient, Database],
+) -> None:
+    http, _ = router
+    for url in REFUSED_URLS:
+        response = await http.post(
+            "/v1/webhook-endpoints", headers=bearer(FITTER.key), json={"url": url}
+        )
+        assert_problem(response, 422, field="url")
+    listed = await http.get("/v1/webhook-endpoints", headers=bearer(FITTER.key))
+    assert listed.json() == {"items": []}
+
+
+async def test_bad_requests_are_problems_naming_the_field(
+    router: tuple[httpx.AsyncClient, Database],
+) -> None:
+    http, _ = router
+    post = "/v1/webhook-endpoints"
+    assert_problem(await http.post(post, json={"url": PUBLIC_URL}), 401)
+    assert_problem(
+        await http.post(post, headers=bearer("clk_unknown"), json={"url": PUBLIC_URL}), 401
+    )
+    assert_problem(
+        await http.post(post, headers=bearer(ADMIN_TOKEN), json={"url": PUBLIC_URL}), 403
+    )
+    key = bearer(FITTER.key)
+    assert_problem(await http.post(post, headers=key, json={}), 422, field="url")
+    assert_problem(
+        await http.post(post, headers=key, json={"url": PUBLIC_URL, "secret": "mine"}),
+        422,
+        field="secret",
+    )
+    assert_problem(
+        await http.post(post, headers=key, json={"url": PUBLIC_URL, "description": "x" * 501}),
+        422,
+        field="description",
+    )
+    assert_problem(await http.post(post, headers=key, content=b"{not json"), 422)
+    assert_problem(await http.get("/v1/deliveries?limit=0", headers=key), 422, field="limit")
+    assert_problem(await http.get("/v1/deliveries"), 401)
+
+
+async def test_an_endpoint_that_now_resolves_inside_is_refused_at_delivery_time(
+    router: tuple[httpx.AsyncClient, Database],
+) -> None:
+    http, db = router
+    async with webhook_receiver() as (receiver, hooks_url):
+        # Saved before the check existed, or its DNS changed since: it now points inside.
+        async with db.transaction() as session:
+            await service.create_endpoint(session, FITTER.id, f"{hooks_url}/hooks/fitter", None)
+            await service.record_agreement(
+                session, agreement("agr-1", SHOP.id, FITTER.id), at=datetime.now(UTC)
+            )
+        async with db.transaction() as session:
+            await service.route_lead(session, lead("lead-1", SHOP.id, region="north"))
+
+        async def attempts() -> list[dict[str, Any]] | None:
+            response = await http.get(
+                "/v1/deliveries", params={"lead_id": "lead-1"}, headers=bearer(FITTER.key)
+            )
+            [delivery] = response.json()["items"]
+            return delivery["attempts"] or None
+
+        [first, *_] = await eventually(attempts)
+        assert first["status_code"] is None
+        assert first["url"] == f"{hooks_url}/hooks/fitter"
+        assert first["error"] == (
+            "refused to call the URL: host '127.0.0.1' resolves to 127.0.0.1, "
+            "which is not a public address"
+        )
+        assert receiver.requests["fitter"] == []

@@ -1,0 +1,77 @@
+"""Claiming due deliveries on the real databases: two router replicas never take the same
+attempt, and a claim holds the delivery (a lease) until its attempt is recorded."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crosslead_common.db import Database, utcnow
+from crosslead_common.migrations import upgrade
+from crosslead_router import delivery, service
+from crosslead_router.cli import MIGRATIONS
+from crosslead_router.delivery import Outcome
+from crosslead_router.models import Base
+from crosslead_router.retries import RetryPolicy
+from tests.integration.router_support import agreement, lead, partner
+
+SHOP = partner("shop", "north")
+FITTER = partner("fitter", "north")
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await upgrade(database_url, MIGRATIONS, Base.metadata)
+    database = Database(database_url)
+    now = datetime.now(UTC)
+    async with database.transaction() as session:
+        for each in (SHOP, FITTER):
+            await service.record_partner(session, each.registered(), at=now)
+        await service.record_agreement(session, agreement("agr", SHOP.id, FITTER.id), at=now)
+        for n in range(3):
+            await service.route_lead(session, lead(f"lead-{n}", SHOP.id, region="north"))
+    yield database
+    await database.dispose()
+
+
+async def test_concurrent_claims_take_disjoint_deliveries(db: Database) -> None:
+    if db.is_sqlite:
+        # SQLite has one writer: the second claim waits for the first to commit.
+        async with db.transaction() as first:
+            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE)
+        async with db.transaction() as second:
+            theirs = await delivery.claim_due(second, now=utcnow(), limit=10, lease=LEASE)
+    else:
+        # PostgreSQL: both transactions are open at once; SKIP LOCKED keeps them apart.
+        async with db.transaction() as first:
+            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE)
+            async with db.transaction() as second:
+                theirs = await delivery.claim_due(second, now=utcnow(), limit=10, lease=LEASE)
+    assert len(mine) == 2
+    assert len(theirs) == 1
+    assert {j.lead_id for j in mine} | {j.lead_id for j in theirs} == {
+        "lead-0",
+        "lead-1",
+        "lead-2",
+    }
+    async with db.transaction() as third:
+        assert await delivery.claim_due(third, now=utcnow(), limit=10, lease=LEASE) == []
+
+
+async def test_a_failed_attempt_releases_the_lease_for_its_retry(db: Database) -> None:
+    async with db.transaction() as session:
+        [job, *_] = await delivery.claim_due(session, now=utcnow(), limit=1, lease=LEASE)
+    assert job.attempt == 1
+    assert job.url is None  # the fitter has no endpoint yet
+    failed = Outcome(utcnow(), None, None, "partner fitter has no active webhook endpoint", 0)
+    policy = RetryPolicy(schedule=(0.0,), max_attempts=5, jitter=0)
+    async with db.transaction() as session:
+        await delivery.record_outcome(session, job, failed, policy, random.Random(0))
+    async with db.transaction() as session:
+        retried = await delivery.claim_due(session, now=utcnow(), limit=10, lease=LEASE)
+    again = [j for j in retried if j.delivery_id == job.delivery_id]
+    assert [(j.webhook_id, j.body, j.attempt) for j in again] == [(job.webhook_id, job.body, 2)]
