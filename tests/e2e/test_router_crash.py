@@ -30,6 +30,9 @@ async def test_router_killed_mid_stream_delivers_every_lead_under_one_webhook_id
     streaming = asyncio.create_task(stream())
     await eventually(lambda: len(hooks.offers) >= 10, timeout=30)
     await asyncio.to_thread(stack.kill, "router")
+    # The crash really hit mid-stream: leads were still coming in and still undelivered.
+    assert len(lead_ids) < LEADS
+    assert len(hooks.offers) < len(lead_ids)
     await asyncio.sleep(0.5)
     await asyncio.to_thread(stack.start_service, "router")
     await streaming
