@@ -202,7 +202,7 @@ def main() -> None:
     others = len(demo.receiver.offers.get(faraway["id"], []))
     print(f"Far Away Fitters (munich) got {others} offers: the leads were for berlin")
 
-    statement = demo.statement(shop, lines=3 * len(deals) + 2)
+    statement = demo.statement(shop, lines=2 * len(deals) + 2)  # earned + manager lines
     print("\nFenster Shop's statement:")
     for total in statement["currency_totals"]:
         print("  " + ", ".join(f"{key} {value}" for key, value in total.items()))

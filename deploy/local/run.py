@@ -42,6 +42,8 @@ def main() -> None:
     except TimeoutError:
         pass
     token = admin_token()
+    # Also when started in the background, where SIGINT would otherwise be ignored.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     stack = LocalStack(var_dir=VAR, admin_token=token)
     try:

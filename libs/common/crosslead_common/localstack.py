@@ -149,12 +149,14 @@ class LocalStack:
         self.broker.start()
         try:
             for name in self.ports:
-                subprocess.run(
-                    [_command(name), "migrate"],
-                    env=self.env,
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
+                with (self.var_dir / f"{name}.log").open("ab") as log:
+                    subprocess.run(
+                        [_command(name), "migrate"],
+                        env=self.env,
+                        check=True,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
             for name in self.ports:
                 self.start_service(name)
         except BaseException:
