@@ -8,6 +8,7 @@ instead of waiting for their next poll.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = ["Database", "DecimalString", "UTCDateTime", "request_wakeup", "utcnow"]
 
 _WAKEUPS_KEY = "crosslead.wakeups"
+_READ_ONLY = "crosslead_read_only"
 
 
 def utcnow() -> datetime:
@@ -79,7 +81,15 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine: AsyncEngine = _create_engine(url, echo=echo)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: Sessions for reading. Writes go through :meth:`transaction`.
+        self.sessionmaker = async_sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
+        self._writer = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time. Writers of this process queue here, in FIFO order,
+        # instead of spinning in SQLite's busy handler (which backs off in sleeps of up to
+        # 100 ms); other processes still wait on busy_timeout.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else contextlib.nullcontext()
         self._wakeups: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
 
     @property
@@ -94,7 +104,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back if it
         raises; afterwards the workers it asked for are woken."""
-        async with self.sessionmaker() as session:
+        async with self._write_lock, self._writer() as session:
             async with session.begin():
                 yield session
             for name in session.info.pop(_WAKEUPS_KEY, ()):
@@ -121,8 +131,9 @@ def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     # pysqlite's own transaction handling begins lazily and in DEFERRED mode, so two writers can
-    # both hold a read lock and then deadlock on upgrade. We take the write lock up front
-    # (BEGIN IMMEDIATE) and let concurrent writers queue on busy_timeout instead.
+    # both hold a read lock and then deadlock on upgrade. Writers take the write lock up front
+    # (BEGIN IMMEDIATE) and queue on busy_timeout instead; readers begin DEFERRED and, with
+    # WAL, never wait for a writer.
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
@@ -135,4 +146,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
