@@ -174,36 +174,31 @@ async def test_lead_submission_is_published_and_idempotent(intake: Intake) -> No
     assert [entry["type"] for entry in lead.json()["timeline"]] == ["received"]
 
 
-async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) -> None:
+async def submitted_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+    """A shop's lead for installation and an agreement with a fitter:
+    (shop, fitter, agreement id, lead id)."""
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
-    other = await intake.partner("Others", ["installation"], ["berlin"])
-    agreement = (
-        await intake.client.post(
-            "/v1/agreements",
-            headers=ADMIN,
-            json={
-                "source_partner_id": shop["id"],
-                "target_partner_id": fitter["id"],
-                "categories": ["installation"],
-                "commission": {"type": "percent", "rate": "0.10"},
-                "manager_share": "0.20",
-            },
-        )
-    ).json()
-    lead_id = (
-        await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
-    ).json()["id"]
+    terms = {
+        "source_partner_id": shop["id"],
+        "target_partner_id": fitter["id"],
+        "categories": ["installation"],
+        "commission": {"type": "percent", "rate": "0.10"},
+        "manager_share": "0.20",
+    }
+    agreement = await intake.client.post("/v1/agreements", headers=ADMIN, json=terms)
+    lead = await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
+    return shop, fitter, agreement.json()["id"], lead.json()["id"]
 
-    early = await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
-    assert early.status_code == 409  # still being routed: retry shortly
 
+async def route(intake: Intake, lead_id: str, source: str, target: str, agreement: str) -> None:
+    """Publish the router's decision and wait until intake has applied it."""
     await intake.publish(
         LeadRouted(
             lead_id=lead_id,
-            source_partner_id=shop["id"],
-            target_partner_id=fitter["id"],
-            agreement_id=agreement["id"],
+            source_partner_id=source,
+            target_partner_id=target,
+            agreement_id=agreement,
             accept_by=datetime.now(UTC) + timedelta(hours=1),
         )
     )
@@ -213,6 +208,27 @@ async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) ->
         return bool(response.json()["status"] == "routed")
 
     await eventually(routed)
+
+
+async def routed_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A lead from a shop, routed to and accepted by a fitter: (shop, fitter, lead id)."""
+    shop, fitter, agreement_id, lead_id = await submitted_lead(intake)
+    await route(intake, lead_id, shop["id"], fitter["id"], agreement_id)
+    accepted = await intake.client.post(
+        f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"])
+    )
+    assert accepted.status_code == 202
+    return shop, fitter, lead_id
+
+
+async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) -> None:
+    shop, fitter, agreement_id, lead_id = await submitted_lead(intake)
+    other = await intake.partner("Others", ["installation"], ["berlin"])
+
+    early = await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
+    assert early.status_code == 409  # still being routed: retry shortly
+
+    await route(intake, lead_id, shop["id"], fitter["id"], agreement_id)
     outsider = await intake.client.post(
         f"/v1/leads/{lead_id}/accept", headers=auth(other["api_key"])
     )
@@ -234,46 +250,6 @@ async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) ->
     seen = await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(fitter["api_key"]))
     assert [e["type"] for e in seen.json()["timeline"]] == ["received", "routed", "accepted"]
     assert seen.json()["target_partner_id"] == fitter["id"]
-
-
-async def routed_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], str]:
-    """A lead from a shop, routed to and accepted by a fitter: (shop, fitter, lead id)."""
-    shop = await intake.partner("Window shop", ["windows"], ["berlin"])
-    fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
-    agreement = (
-        await intake.client.post(
-            "/v1/agreements",
-            headers=ADMIN,
-            json={
-                "source_partner_id": shop["id"],
-                "target_partner_id": fitter["id"],
-                "categories": ["installation"],
-                "commission": {"type": "percent", "rate": "0.10"},
-                "manager_share": "0.20",
-            },
-        )
-    ).json()
-    lead_id = (
-        await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
-    ).json()["id"]
-    await intake.publish(
-        LeadRouted(
-            lead_id=lead_id,
-            source_partner_id=shop["id"],
-            target_partner_id=fitter["id"],
-            agreement_id=agreement["id"],
-            accept_by=datetime.now(UTC) + timedelta(hours=1),
-        )
-    )
-
-    async def accepted() -> bool:
-        response = await intake.client.post(
-            f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"])
-        )
-        return response.status_code == 202
-
-    await eventually(accepted)
-    return shop, fitter, lead_id
 
 
 async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Intake) -> None:
