@@ -13,10 +13,18 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["PROBLEM_JSON", "BodySizeLimit", "Problem", "install_problem_handlers"]
+__all__ = [
+    "PROBLEM_JSON",
+    "PROBLEM_RESPONSES",
+    "BodySizeLimit",
+    "Problem",
+    "ProblemDetails",
+    "install_problem_handlers",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +42,34 @@ _TITLES = {
     422: "Unprocessable Content",
     500: "Internal Server Error",
     503: "Service Unavailable",
+}
+
+
+class ProblemDetails(BaseModel):
+    """The body of every error response (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict[str, str]] | None = Field(
+        None, description='Each field at fault: `{"field": "customer.name", "message": …}`'
+    )
+
+
+#: The error responses every route may give, for the OpenAPI document.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+    }
+    for status, description in {
+        401: "Missing or wrong bearer token",
+        403: "The token may not call this endpoint",
+        404: "Unknown, or another partner's, object",
+        413: "Request body over 64 KiB",
+        422: "Invalid input; `errors` names each field at fault",
+    }.items()
 }
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
-from crosslead_common.errors import BodySizeLimit, install_problem_handlers
+from crosslead_common.errors import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings
@@ -174,7 +174,13 @@ def create_service_app(
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        responses=PROBLEM_RESPONSES,
+    )
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
