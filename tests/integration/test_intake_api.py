@@ -4,7 +4,7 @@ see, what is published, and how bad input is refused."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -362,3 +362,43 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     unknown = await intake.client.get("/v1/leads/lead_nope", headers=ADMIN)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+WRONG_VALUES = (None, 7, -1.5, "", "x" * 5000, [], {}, True, "1e999", "\u0000")
+
+
+def broken_variants(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every way to break one field of ``body``: missing, or a wrong type, empty or huge."""
+    for key, value in body.items():
+        yield key, {k: v for k, v in body.items() if k != key}
+        for wrong in WRONG_VALUES:
+            yield key, {**body, key: wrong}
+        if isinstance(value, dict):
+            for field, variant in broken_variants(value):
+                yield f"{key}.{field}", {**body, key: variant}
+
+
+async def test_no_malformed_lead_or_conversion_causes_a_server_error(intake: Intake) -> None:
+    shop, fitter, lead_id = await routed_lead(intake)
+    conversion = {
+        "lead_id": lead_id,
+        "external_id": "d1",
+        "status": "won",
+        "amount": "10.00",
+        "currency": "EUR",
+    }
+    statuses: set[int] = set()
+    for url, caller, valid in [
+        ("/v1/leads", shop, lead_body()),
+        ("/v1/conversions", fitter, conversion),
+    ]:
+        for field, body in broken_variants(valid):
+            response = await intake.client.post(url, headers=auth(caller["api_key"]), json=body)
+            assert response.status_code < 500, (url, field, body, response.text)
+            statuses.add(response.status_code)
+    assert 422 in statuses
+    nul_in_path = await intake.client.get("/v1/leads/lead_%00", headers=ADMIN)
+    assert nul_in_path.status_code == 422
+    assert nul_in_path.json()["errors"] == [
+        {"field": "path", "message": "must not contain NUL characters"}
+    ]

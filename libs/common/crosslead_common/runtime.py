@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
-from crosslead_common.errors import PROBLEM_RESPONSES, BodySizeLimit, install_problem_handlers
+from crosslead_common.errors import (
+    PROBLEM_RESPONSES,
+    BodySizeLimit,
+    RejectNul,
+    install_problem_handlers,
+)
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings
@@ -184,6 +189,7 @@ def create_service_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(RejectNul)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from crosslead_common.schemas import RequestBody
+
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Region = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
@@ -18,8 +20,8 @@ Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, allow_inf_nan=False)
 Amount = Annotated[Decimal, Field(gt=0, max_digits=20, allow_inf_nan=False)]
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Request(RequestBody):
+    pass
 
 
 # --- partners --------------------------------------------------------------------------------

@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crosslead_common.schemas import RequestBody
+
 __all__ = [
     "AttemptOut",
     "DeliveryList",
@@ -16,9 +18,7 @@ __all__ = [
 ]
 
 
-class EndpointIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EndpointIn(RequestBody):
     url: str = Field(min_length=1, max_length=2000, examples=["https://crm.example.com/hooks"])
     description: str | None = Field(None, max_length=500)
 
