@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -39,27 +40,16 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-def new_postgres_database_url() -> str:
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database on the TEST_POSTGRES_URL server, dropped afterwards."""
     assert TEST_POSTGRES_URL
-    return (
-        make_url(TEST_POSTGRES_URL)
-        .set(database=f"crosslead_test_{uuid.uuid4().hex[:12]}")
-        .render_as_string(hide_password=False)
-    )
-
-
-class postgres_database:
-    """Creates a throwaway PostgreSQL database and drops it afterwards."""
-
-    def __init__(self) -> None:
-        self.url = new_postgres_database_url()
-
-    async def __aenter__(self) -> str:
-        await _admin_sql(f'CREATE DATABASE "{make_url(self.url).database}"')
-        return self.url
-
-    async def __aexit__(self, *exc: object) -> None:
-        await _admin_sql(f'DROP DATABASE IF EXISTS "{make_url(self.url).database}" WITH (FORCE)')
+    url = make_url(TEST_POSTGRES_URL).set(database=f"crosslead_test_{uuid.uuid4().hex[:12]}")
+    await _admin_sql(f'CREATE DATABASE "{url.database}"')
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await _admin_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
 
 async def _admin_sql(statement: str) -> None:

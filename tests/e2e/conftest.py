@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -32,22 +33,23 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             yield running
 
 
-class _running:
-    def __init__(self, var: Path, ports: dict[str, int], urls: dict[str, str] | None) -> None:
-        self.stack = LocalStack(
-            var_dir=var,
-            admin_token=ADMIN_TOKEN,
-            broker_port=free_port(),
-            ports=ports,
-            database_urls=urls,
-            extra_env={"CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3"},
-        )
-
-    async def __aenter__(self) -> LocalStack:
-        return await asyncio.to_thread(self.stack.start)
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.stack.stop)
+@asynccontextmanager
+async def _running(
+    var: Path, ports: dict[str, int], urls: dict[str, str] | None
+) -> AsyncIterator[LocalStack]:
+    stack = LocalStack(
+        var_dir=var,
+        admin_token=ADMIN_TOKEN,
+        broker_port=free_port(),
+        ports=ports,
+        database_urls=urls,
+        extra_env={"CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3"},
+    )
+    await asyncio.to_thread(stack.start)
+    try:
+        yield stack
+    finally:
+        await asyncio.to_thread(stack.stop)
 
 
 @pytest.fixture
