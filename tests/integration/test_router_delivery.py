@@ -236,3 +236,24 @@ async def test_a_lead_nobody_accepts_in_time_expires_and_its_retries_stop(
         assert cancelled["attempt_count"] >= 2
         [taken] = await deliveries(http, NORTH.key, "lead-taken")
         assert taken["status"] == "delivered"
+
+
+async def test_an_agreement_published_just_before_a_lead_is_applied_first(
+    database_url: str, broker: LocalBroker
+) -> None:
+    """Both arrive in the router's first fetch; the lead must not be judged unroutable."""
+    shop, fitter = partner("shop", "berlin"), partner("fitter", "berlin")
+    await publish(broker, shop.registered(), fitter.registered())
+    await publish(broker, agreement("agr-late", "shop", "fitter"))
+    await publish(broker, lead("lead-race", "shop", "berlin"))
+    async with running_router(database_url, broker):
+        events = await read_until(
+            broker,
+            Topic.LEADS,
+            lambda seen: bool(
+                of_type(seen, LeadRouted, "lead-race") or of_type(seen, LeadUnroutable, "lead-race")
+            ),
+        )
+    assert of_type(events, LeadUnroutable, "lead-race") == []
+    [routed] = of_type(events, LeadRouted, "lead-race")
+    assert routed.target_partner_id == "fitter"

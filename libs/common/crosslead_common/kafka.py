@@ -111,7 +111,8 @@ class Handlers:
 
 
 class EventConsumer:
-    """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once."""
+    """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once.
+    Within each fetched batch, partitions of earlier topics are applied first."""
 
     def __init__(
         self,
@@ -156,7 +157,11 @@ class EventConsumer:
             await consumer.start()
             while True:
                 batches = await consumer.getmany(timeout_ms=1000, max_records=500)
-                for tp, records in batches.items():
+                # Topics are applied in the order given: an agreement fetched together with a
+                # lead that was submitted after it must be known before the lead is matched.
+                for tp, records in sorted(
+                    batches.items(), key=lambda batch: self._topics.index(batch[0].topic)
+                ):
                     for record in records:
                         await self.process(record)
                     await consumer.commit({tp: records[-1].offset + 1})
