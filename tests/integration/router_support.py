@@ -55,6 +55,7 @@ def router_settings(database_url: str, bootstrap: str, **overrides: Any) -> Rout
         "webhook_backoff_seconds": (0.1,),
         "webhook_backoff_jitter": 0,
         "webhook_allow_private": True,
+        "deadline_grace_seconds": 0,
     }
     return RouterSettings(**(values | overrides))
 

@@ -191,7 +191,14 @@ async def submitted_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any]
     return shop, fitter, agreement.json()["id"], lead.json()["id"]
 
 
-async def route(intake: Intake, lead_id: str, source: str, target: str, agreement: str) -> None:
+async def route(
+    intake: Intake,
+    lead_id: str,
+    source: str,
+    target: str,
+    agreement: str,
+    accept_within: timedelta = timedelta(hours=1),
+) -> None:
     """Publish the router's decision and wait until intake has applied it."""
     await intake.publish(
         LeadRouted(
@@ -199,7 +206,7 @@ async def route(intake: Intake, lead_id: str, source: str, target: str, agreemen
             source_partner_id=source,
             target_partner_id=target,
             agreement_id=agreement,
-            accept_by=datetime.now(UTC) + timedelta(hours=1),
+            accept_by=datetime.now(UTC) + accept_within,
         )
     )
 
@@ -250,6 +257,17 @@ async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) ->
     seen = await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(fitter["api_key"]))
     assert [e["type"] for e in seen.json()["timeline"]] == ["received", "routed", "accepted"]
     assert seen.json()["target_partner_id"] == fitter["id"]
+
+
+async def test_an_offer_cannot_be_answered_after_its_deadline(intake: Intake) -> None:
+    shop, fitter, agreement_id, lead_id = await submitted_lead(intake)
+    await route(intake, lead_id, shop["id"], fitter["id"], agreement_id, timedelta(seconds=-1))
+
+    late = await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
+    assert late.status_code == 409
+    assert "closed" in late.json()["detail"]
+    lead = await intake.client.get(f"/v1/leads/{lead_id}", headers=ADMIN)
+    assert lead.json()["status"] == "routed"  # until the router's lead.expired arrives
 
 
 async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Intake) -> None:

@@ -43,5 +43,6 @@ async def lead_routed(session: AsyncSession, event: events.LeadRouted, envelope:
         raise InvalidEvent(f"no lead {event.lead_id}")
     lead.target_partner_id = event.target_partner_id
     lead.agreement_id = event.agreement_id
+    lead.accept_by = event.accept_by
     details = event.model_dump(mode="json", exclude={"lead_id", "source_partner_id"})
     service.apply_fact(session, lead, "routed", envelope.time, details)

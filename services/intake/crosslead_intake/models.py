@@ -64,6 +64,7 @@ class Lead(Base):
     status: Mapped[str] = mapped_column(String(32))
     target_partner_id: Mapped[str | None] = mapped_column(String(64), index=True)
     agreement_id: Mapped[str | None] = mapped_column(String(64))
+    accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

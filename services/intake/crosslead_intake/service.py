@@ -160,6 +160,8 @@ async def answer_offer(
         return lead
     if lead.status not in ACCEPTABLE:
         raise Problem(409, "Conflict", f"the lead is {lead.status}; it can no longer be {fact}")
+    if lead.accept_by is not None and utcnow() > lead.accept_by:
+        raise Problem(409, "Conflict", f"the offer closed at {lead.accept_by.isoformat()}")
     event: events.LeadAccepted | events.LeadRejected = (
         events.LeadAccepted(lead_id=lead.id, partner_id=partner_id)
         if accept

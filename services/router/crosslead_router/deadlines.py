@@ -1,4 +1,6 @@
-"""The deadline watcher: expires routed leads that nobody accepted by their ``accept_by``.
+"""The deadline watcher: expires routed leads that nobody accepted by their ``accept_by``
+(plus a grace period: intake refuses answers after ``accept_by`` itself, and an acceptance it
+took just in time must still reach the router before the lead is expired here).
 
 Woken when a lead is routed (its deadline may be the nearest), it otherwise sleeps until the
 nearest deadline or the poll interval, whichever comes first.
@@ -7,6 +9,7 @@ nearest deadline or the poll interval, whichever comes first.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery
@@ -25,6 +28,7 @@ class DeadlineWatcher:
     def __init__(self, db: Database, settings: RouterSettings) -> None:
         self._db = db
         self._poll = settings.dispatcher_poll_interval_seconds
+        self._grace = timedelta(seconds=settings.deadline_grace_seconds)
         self._wakeup = db.wakeup(DEADLINES_WAKEUP)
 
     async def run(self) -> None:
@@ -41,7 +45,7 @@ class DeadlineWatcher:
     async def expire_due(self) -> int:
         """Expire one batch of leads past their deadline; returns how many."""
         async with self._db.transaction() as session:
-            return await delivery.expire_due(session, now=utcnow(), limit=BATCH)
+            return await delivery.expire_due(session, now=utcnow() - self._grace, limit=BATCH)
 
     async def _sleep(self) -> None:
         try:
@@ -50,4 +54,4 @@ class DeadlineWatcher:
         except Exception:
             log.exception("reading the next deadline failed")
             due = None
-        await wait_for_work(self._wakeup, due, self._poll)
+        await wait_for_work(self._wakeup, due and due + self._grace, self._poll)

@@ -28,6 +28,9 @@ class RouterSettings(ServiceSettings):
     webhook_backoff_jitter: float = Field(0.2, ge=0, lt=1)
     #: Webhook requests in flight at once, per router process.
     webhook_concurrency: int = Field(16, ge=1)
+    #: A lead expires this long after its deadline, so that an acceptance intake took just
+    #: before the deadline (and that is still on its way here) is not overtaken.
+    deadline_grace_seconds: float = Field(10.0, ge=0)
     #: How often the dispatcher and the deadline watcher look for work they were not woken for.
     dispatcher_poll_interval_seconds: float = Field(1.0, gt=0)
     #: Let webhook URLs reach loopback and private networks (local runs and tests only).

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("target_partner_id", sa.String(length=64), nullable=True),
         sa.Column("agreement_id", sa.String(length=64), nullable=True),
+        sa.Column("accept_by", crosslead_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", crosslead_common.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["source_partner_id"],
