@@ -190,10 +190,10 @@ async def read_until(
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest"
     )
-    await consumer.start()
     seen: list[Envelope] = []
     try:
         async with asyncio.timeout(timeout):
+            await consumer.start()
             while not done(seen):
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     seen.extend(Envelope.model_validate_json(r.value) for r in records if r.value)

@@ -80,10 +80,10 @@ class Intake:
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=self.broker.bootstrap_servers, auto_offset_reset="earliest"
         )
-        await consumer.start()
         found: list[Envelope] = []
         try:
             async with asyncio.timeout(20):
+                await consumer.start()
                 while len(found) < count:
                     for records in (await consumer.getmany(timeout_ms=200)).values():
                         found.extend(Envelope.model_validate_json(r.value or b"") for r in records)

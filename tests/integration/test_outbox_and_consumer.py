@@ -44,10 +44,10 @@ async def read_topic(broker: LocalBroker, topic: str, count: int) -> list[bytes]
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest"
     )
-    await consumer.start()
     values: list[bytes] = []
     try:
         async with asyncio.timeout(20):
+            await consumer.start()
             while len(values) < count:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     values.extend(r.value for r in records if r.value is not None)

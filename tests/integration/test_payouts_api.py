@@ -140,10 +140,10 @@ async def read_topic(broker: LocalBroker, topic: str, count: int) -> list[Any]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest"
     )
-    await consumer.start()
     records: list[Any] = []
     try:
         async with asyncio.timeout(WAIT):
+            await consumer.start()
             while len(records) < count:
                 for batch in (await consumer.getmany(timeout_ms=200)).values():
                     records.extend(batch)

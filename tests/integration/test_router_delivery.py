@@ -23,6 +23,7 @@ from crosslead_common.events import (
     LeadUnroutable,
     Topic,
 )
+from crosslead_common.kafka import ensure_topics
 from crosslead_common.localstack import LocalBroker
 from crosslead_router.models import processed_events
 from tests.integration.router_support import (
@@ -243,6 +244,7 @@ async def test_an_agreement_published_just_before_a_lead_is_applied_first(
 ) -> None:
     """Both arrive in the router's first fetch; the lead must not be judged unroutable."""
     shop, fitter = partner("shop", "berlin"), partner("fitter", "berlin")
+    await ensure_topics(broker.bootstrap_servers, partitions=2)
     await publish(broker, shop.registered(), fitter.registered())
     await publish(broker, agreement("agr-late", "shop", "fitter"))
     await publish(broker, lead("lead-race", "shop", "berlin"))

@@ -34,9 +34,11 @@ async def statement(session: AsyncSession, partner_id: str) -> Statement:
     order. Raises a 404 problem for a partner this service has never heard of."""
     if not await repository.partner_known(session, partner_id):
         raise Problem.not_found("partner")
-    sums = await repository.statement_sums(session, partner_id)
+    # Totals come from the very lines returned: two queries could see two different moments
+    # of the ledger (READ COMMITTED), and a statement must add up.
     lines = await repository.statement_lines(session, partner_id)
-    return Statement(partner_id, currency_totals(sums), lines)
+    totals = currency_totals((line.currency, line.kind, line.amount_minor) for line in lines)
+    return Statement(partner_id, totals, lines)
 
 
 async def manager_earnings(

@@ -23,7 +23,6 @@ __all__ = [
     "partner_known",
     "save_partner",
     "statement_lines",
-    "statement_sums",
 ]
 
 
@@ -102,17 +101,6 @@ async def statement_lines(session: AsyncSession, partner_id: str) -> Sequence[Le
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     )
     return result.all()
-
-
-async def statement_sums(session: AsyncSession, partner_id: str) -> list[tuple[str, str, int]]:
-    """``(currency, kind, total)`` of a partner's entries."""
-    rows = await session.execute(
-        select(LedgerEntry.currency, LedgerEntry.kind, func.sum(LedgerEntry.amount_minor))
-        .where(LedgerEntry.partner_id == partner_id)
-        .group_by(LedgerEntry.currency, LedgerEntry.kind)
-    )
-    # PostgreSQL sums BIGINT into NUMERIC, which arrives as a Decimal.
-    return [(currency, kind, int(total)) for currency, kind, total in rows.all()]
 
 
 async def manager_partner_ids(
