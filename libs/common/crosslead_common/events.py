@@ -210,6 +210,9 @@ class LeadDelivered(_LeadEvent):
     target_partner_id: str
     webhook_id: str
     attempts: int
+    #: When the successful attempt was sent: the partner had the offer from then on, and may
+    #: accept it before its 2xx (and so this event) comes back.
+    sent_at: datetime
 
 
 class LeadDeliveryFailed(_LeadEvent):

@@ -28,7 +28,9 @@ async def _record(session: AsyncSession, event: events.EventData, envelope: Enve
     if lead is None:
         raise InvalidEvent(f"no lead {lead_id}")
     details = event.model_dump(mode="json", exclude={"lead_id"})
-    service.apply_fact(session, lead, _FACTS[type(event)], envelope.time, details)
+    # A delivery happened when the offer was sent, not when the router heard the answer.
+    at = event.sent_at if isinstance(event, events.LeadDelivered) else envelope.time
+    service.apply_fact(session, lead, _FACTS[type(event)], at, details)
 
 
 for _event_type in _FACTS:

@@ -115,13 +115,15 @@ async def record_outcome(
     if row.status != "pending":
         return
     if outcome.ok:
-        await _delivered(session, lead, row)
+        await _delivered(session, lead, row, outcome.at)
     else:
         delay = policy.delay_after(row.attempt_count, rng)
         await _failed(session, row, outcome.describe(), delay)
 
 
-async def _delivered(session: AsyncSession, lead: RoutedLead, row: Delivery) -> None:
+async def _delivered(
+    session: AsyncSession, lead: RoutedLead, row: Delivery, sent_at: datetime
+) -> None:
     row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
     row.last_error = None
     if lead.state == "routed":
@@ -134,6 +136,7 @@ async def _delivered(session: AsyncSession, lead: RoutedLead, row: Delivery) -> 
             target_partner_id=row.partner_id,
             webhook_id=row.webhook_id,
             attempts=row.attempt_count,
+            sent_at=sent_at,
         ),
     )
 
