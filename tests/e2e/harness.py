@@ -3,7 +3,6 @@ receiver that verifies every delivery with an independent Standard Webhooks impl
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,7 +147,3 @@ def lead(region: str, phone: str) -> dict[str, Any]:
         "warmth": {"notes": "Bought 6 windows, wants them fitted in March.", "score": 4},
         "manager": {"id": "mgr-7", "name": "Max"},
     }
-
-
-async def wait_all(*coroutines: Any) -> list[Any]:
-    return list(await asyncio.gather(*coroutines))

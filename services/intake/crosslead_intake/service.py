@@ -242,18 +242,13 @@ def _conversion_event(
             "amount": from_minor(conversion.amount_minor, conversion.currency),
             "currency": conversion.currency,
             "source_partner_id": lead.source_partner_id,
-            "target_partner_id": partner_id_of(lead),
+            "target_partner_id": conversion.reported_by,  # only the lead's target may report
             "manager_id": lead.manager["id"],
             "agreement_id": agreement.id,
             "commission": agreement.commission,
             "manager_share": agreement.manager_share,
         }
     )
-
-
-def partner_id_of(lead: Lead) -> str:
-    assert lead.target_partner_id is not None
-    return lead.target_partner_id
 
 
 def apply_fact(

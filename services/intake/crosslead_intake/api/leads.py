@@ -13,7 +13,6 @@ from crosslead_intake.api.deps import (
     CurrentPrincipal,
     ReadSession,
     RuntimeDep,
-    calling_partner,
     partner_only,
 )
 from crosslead_intake.api.idempotency import run_once
@@ -36,16 +35,17 @@ async def submit_lead(
     runtime: RuntimeDep,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    async with runtime.db.sessionmaker() as session:
-        source = await calling_partner(session, principal, "submit leads")
+    source_id = partner_only(principal, "submit leads")
 
     async def submit(session: AsyncSession) -> dict[str, Any]:
+        source = await repository.get_partner(session, source_id)
+        assert source is not None  # authenticated by its key, so it exists
         lead = await service.submit_lead(session, source, body)
         return {"id": lead.id, "status": lead.status}
 
     return await run_once(
         runtime.db,
-        partner_id=source.id,
+        partner_id=source_id,
         endpoint="POST /v1/leads",
         key=idempotency_key,
         body=body,
