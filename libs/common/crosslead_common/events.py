@@ -9,7 +9,7 @@ about one lead stay in order on one partition.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -19,25 +19,37 @@ __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
     "AgreementCreated",
+    "Availability",
     "CommissionAccrued",
     "CommissionReversed",
     "CommissionTerms",
+    "Consent",
     "ConversionReported",
     "Customer",
     "Envelope",
     "EventData",
+    "Exclusion",
     "FlatCommission",
     "LeadAccepted",
     "LeadDelivered",
     "LeadDeliveryFailed",
+    "LeadDuplicate",
     "LeadExpired",
     "LeadReceived",
     "LeadRejected",
     "LeadRouted",
     "LeadUnroutable",
+    "LeadWaiting",
     "Manager",
+    "Money",
     "PartnerRegistered",
+    "PartnerUpdated",
+    "PayoutSettled",
     "PercentCommission",
+    "RoutingDecision",
+    "ScoredCandidate",
+    "Tier",
+    "TieredCommission",
     "Topic",
     "UndecodableEvent",
     "Warmth",
@@ -90,6 +102,8 @@ class Customer(_Frozen):
 class Consent(_Frozen):
     given_at: datetime
     text: str
+    #: The categories the customer agreed to be passed to; ``None``: the lead's need only.
+    categories: tuple[str, ...] | None = None
 
 
 class Warmth(_Frozen):
@@ -102,18 +116,86 @@ class Manager(_Frozen):
     name: str | None = None
 
 
+class Money(_Frozen):
+    amount: Decimal
+    currency: str
+
+
 class PercentCommission(_Frozen):
+    """``rate`` of the deal amount, at most ``cap_per_lead`` per lead when set."""
+
     type: Literal["percent"] = "percent"
     rate: Decimal
+    cap_per_lead: Money | None = None
 
 
 class FlatCommission(_Frozen):
+    """A fixed fee per won deal."""
+
     type: Literal["flat"] = "flat"
     amount: Decimal
     currency: str
 
 
-CommissionTerms = Annotated[PercentCommission | FlatCommission, Field(discriminator="type")]
+class Tier(_Frozen):
+    """``rate`` applies to the part of the month's won volume from ``from_amount`` upwards."""
+
+    from_amount: Decimal
+    rate: Decimal
+
+
+class TieredCommission(_Frozen):
+    """Graduated percent by the agreement's won volume in ``currency`` in the calendar month
+    (UTC): each part of a deal earns the rate of the tier its volume falls in. Tiers are in
+    ascending ``from_amount`` order and the first starts at 0."""
+
+    type: Literal["tiered"] = "tiered"
+    currency: str
+    tiers: tuple[Tier, ...]
+    cap_per_lead: Money | None = None
+
+
+CommissionTerms = Annotated[
+    PercentCommission | FlatCommission | TieredCommission, Field(discriminator="type")
+]
+
+
+class Availability(_Frozen):
+    """When a partner takes leads: ISO ``weekdays`` (1 = Monday) between ``start`` and ``end``
+    (``end`` exclusive, ``start < end``) in the IANA ``timezone``."""
+
+    timezone: str
+    weekdays: tuple[int, ...]
+    start: time
+    end: time
+
+
+class ScoredCandidate(_Frozen):
+    """A partner that could take the lead, with the parts of its score (each in [0, 1]) and
+    their weighted sum."""
+
+    partner_id: str
+    agreement_id: str
+    score: float
+    factors: dict[str, float]
+
+
+class Exclusion(_Frozen):
+    """A partner considered and left out, and why (``reason`` is a stable code such as
+    ``capacity``, ``schedule``, ``paused``, ``region``, ``consent``, ``already_offered``)."""
+
+    partner_id: str
+    reason: str
+    detail: str = ""
+
+
+class RoutingDecision(_Frozen):
+    """Why the router chose what it chose: candidates best first, and everyone excluded."""
+
+    hop: int
+    chosen_partner_id: str | None
+    candidates: tuple[ScoredCandidate, ...]
+    excluded: tuple[Exclusion, ...]
 
 
 # --- partners and agreements (topic crosslead.partners) ---------------------------------------
@@ -132,6 +214,27 @@ class PartnerRegistered(EventData):
     regions: tuple[str, ...]
     capacity_per_day: int | None
     api_key_hash: str
+    capacity_per_hour: int | None = None
+    availability: Availability | None = None
+    paused: bool = False
+
+    def subject(self) -> str:
+        return self.partner_id
+
+
+class PartnerUpdated(EventData):
+    """A partner's routing settings changed; carries all of them as they now stand."""
+
+    event_type: ClassVar[str] = "crosslead.partner.updated.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    partner_id: str
+    offers: tuple[str, ...]
+    regions: tuple[str, ...]
+    capacity_per_day: int | None
+    capacity_per_hour: int | None
+    availability: Availability | None
+    paused: bool
 
     def subject(self) -> str:
         return self.partner_id
@@ -150,6 +253,10 @@ class AgreementCreated(EventData):
     commission: CommissionTerms
     manager_share: Decimal
     accept_within_seconds: int
+    #: Higher wins when candidates are otherwise equal.
+    priority: int = 0
+    #: Days a commission stays ``pending`` before it can be paid out.
+    holding_days: int = 0
 
     def subject(self) -> str:
         return self.agreement_id
@@ -182,8 +289,20 @@ class LeadReceived(_LeadEvent):
     external_id: str | None = None
 
 
+class LeadDuplicate(_LeadEvent):
+    """Intake recognised the customer of an earlier lead for the same need; the lead is not
+    offered to anyone (published instead of ``lead.received``)."""
+
+    event_type: ClassVar[str] = "crosslead.lead.duplicate.v1"
+
+    source_partner_id: str
+    need: str
+    original_lead_id: str
+
+
 class LeadRouted(_LeadEvent):
-    """The router matched the lead to a target partner under an agreement."""
+    """The router offered the lead to a target partner under an agreement (``hop`` counts the
+    offers made so far, 1 for the first)."""
 
     event_type: ClassVar[str] = "crosslead.lead.routed.v1"
 
@@ -191,6 +310,18 @@ class LeadRouted(_LeadEvent):
     target_partner_id: str
     agreement_id: str
     accept_by: datetime
+    hop: int = 1
+    decision: RoutingDecision | None = None
+
+
+class LeadWaiting(_LeadEvent):
+    """Partners exist for the lead but none can take it now (capacity or schedule or pause);
+    the router offers it as soon as one can."""
+
+    event_type: ClassVar[str] = "crosslead.lead.waiting.v1"
+
+    reason: str
+    decision: RoutingDecision | None = None
 
 
 class LeadUnroutable(_LeadEvent):
@@ -199,6 +330,7 @@ class LeadUnroutable(_LeadEvent):
     event_type: ClassVar[str] = "crosslead.lead.unroutable.v1"
 
     reason: str
+    decision: RoutingDecision | None = None
 
 
 class LeadDelivered(_LeadEvent):
@@ -274,6 +406,7 @@ class ConversionReported(EventData):
     agreement_id: str
     commission: CommissionTerms
     manager_share: Decimal
+    holding_days: int = 0
 
     def subject(self) -> str:
         return self.lead_id
@@ -307,13 +440,34 @@ class CommissionReversed(_CommissionEvent):
     event_type: ClassVar[str] = "crosslead.commission.reversed.v1"
 
 
+class PayoutSettled(EventData):
+    """A payout run settled the commission on a lead (by transfer or by netting)."""
+
+    event_type: ClassVar[str] = "crosslead.payout.settled.v1"
+    topic: ClassVar[str] = Topic.COMMISSIONS
+
+    payout_run_id: str
+    lead_id: str
+    source_partner_id: str
+    target_partner_id: str
+    commission: Decimal
+    manager_amount: Decimal
+    currency: str
+
+    def subject(self) -> str:
+        return self.lead_id
+
+
 EVENT_TYPES: dict[str, type[EventData]] = {
     cls.event_type: cls
     for cls in (
         PartnerRegistered,
+        PartnerUpdated,
         AgreementCreated,
         LeadReceived,
+        LeadDuplicate,
         LeadRouted,
+        LeadWaiting,
         LeadUnroutable,
         LeadDelivered,
         LeadDeliveryFailed,
@@ -323,6 +477,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         ConversionReported,
         CommissionAccrued,
         CommissionReversed,
+        PayoutSettled,
     )
 }
 

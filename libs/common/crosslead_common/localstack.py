@@ -166,19 +166,29 @@ class LocalStack:
 
     def start_service(self, name: str) -> None:
         """Start one service and wait until it answers /readyz."""
-        with (self.var_dir / f"{name}.log").open("ab") as log:
+        self._start(name, name, self.ports[name])
+
+    def start_replica(self, service: str, label: str) -> str:
+        """Start another process of ``service`` (same database, same consumer group) under
+        ``label``; returns its base URL."""
+        port = free_port()
+        self._start(label, service, port)
+        return f"http://127.0.0.1:{port}"
+
+    def _start(self, label: str, service: str, port: int) -> None:
+        with (self.var_dir / f"{label}.log").open("ab") as log:
             process = subprocess.Popen(
-                [_command(name), "serve", "--port", str(self.ports[name])],
+                [_command(service), "serve", "--port", str(port)],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.processes[name] = process
+        self.processes[label] = process
         deadline = time.monotonic() + 60
-        while not _ready(self.url(name)):
+        while not _ready(f"http://127.0.0.1:{port}"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not start; see {self.var_dir / f'{name}.log'}")
+                raise RuntimeError(f"{label} did not start; see {self.var_dir / f'{label}.log'}")
             time.sleep(0.1)
 
     def kill(self, name: str) -> None:
