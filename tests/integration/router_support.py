@@ -30,6 +30,7 @@ from crosslead_common.events import (
     LeadReceived,
     Manager,
     PartnerRegistered,
+    PartnerUpdated,
     PercentCommission,
     Warmth,
 )
@@ -120,24 +121,41 @@ class PartnerSpec:
     id: str
     key: str
     regions: tuple[str, ...]
+    offers: tuple[str, ...] = ("installation",)
+    capacity_per_day: int | None = None
+    paused: bool = False
 
     def registered(self) -> PartnerRegistered:
         return PartnerRegistered(
             partner_id=self.id,
             name=f"{self.id} Ltd",
-            offers=("installation",),
+            offers=self.offers,
             regions=self.regions,
-            capacity_per_day=None,
+            capacity_per_day=self.capacity_per_day,
             api_key_hash=hash_api_key(self.key),
+            paused=self.paused,
         )
 
+    def updated(self, **changes: Any) -> PartnerUpdated:
+        """Its routing settings as they stand, with ``changes``."""
+        settings = self.registered().model_dump(
+            include={"offers", "regions", "capacity_per_day", "capacity_per_hour", "paused"}
+        )
+        return PartnerUpdated(partner_id=self.id, availability=None, **(settings | changes))
 
-def partner(partner_id: str, *regions: str) -> PartnerSpec:
-    return PartnerSpec(partner_id, new_api_key(), regions)
+
+def partner(
+    partner_id: str,
+    *regions: str,
+    offers: tuple[str, ...] = ("installation",),
+    capacity_per_day: int | None = None,
+    paused: bool = False,
+) -> PartnerSpec:
+    return PartnerSpec(partner_id, new_api_key(), regions, offers, capacity_per_day, paused)
 
 
 def agreement(
-    agreement_id: str, source: str, target: str, accept_within: int = 3600
+    agreement_id: str, source: str, target: str, accept_within: int = 3600, priority: int = 0
 ) -> AgreementCreated:
     return AgreementCreated(
         agreement_id=agreement_id,
@@ -147,10 +165,13 @@ def agreement(
         commission=PercentCommission(rate=Decimal("0.10")),
         manager_share=Decimal("0.20"),
         accept_within_seconds=accept_within,
+        priority=priority,
     )
 
 
-def lead(lead_id: str, source: str, region: str) -> LeadReceived:
+def lead(
+    lead_id: str, source: str, region: str, consent_to: tuple[str, ...] | None = None
+) -> LeadReceived:
     return LeadReceived(
         lead_id=lead_id,
         source_partner_id=source,
@@ -158,7 +179,9 @@ def lead(lead_id: str, source: str, region: str) -> LeadReceived:
         need="installation",
         region=region,
         customer=Customer(name="Zoë Client", email="zoe@example.com"),
-        consent=Consent(given_at=datetime(2026, 1, 1, tzinfo=UTC), text="may share"),
+        consent=Consent(
+            given_at=datetime(2026, 1, 1, tzinfo=UTC), text="may share", categories=consent_to
+        ),
         warmth=Warmth(notes="measured the windows already", score=5),
         manager=Manager(id="mgr-1", name="Ann"),
     )

@@ -11,7 +11,7 @@ import pytest
 
 from crosslead_common.db import Database
 from crosslead_common.localstack import LocalBroker
-from crosslead_router import service
+from crosslead_router import routing, service
 from tests.integration.router_support import (
     PartnerSpec,
     agreement,
@@ -142,7 +142,7 @@ async def test_an_endpoint_that_now_resolves_inside_is_refused_at_delivery_time(
                 session, agreement("agr-1", SHOP.id, FITTER.id), at=datetime.now(UTC)
             )
         async with db.transaction() as session:
-            await service.route_lead(session, lead("lead-1", SHOP.id, region="north"))
+            await routing.route_lead(session, lead("lead-1", SHOP.id, region="north"))
 
         async def attempts() -> list[dict[str, Any]] | None:
             response = await http.get(

@@ -11,7 +11,7 @@ import pytest
 
 from crosslead_common.db import Database, utcnow
 from crosslead_common.migrations import upgrade
-from crosslead_router import delivery, service
+from crosslead_router import delivery, routing, service
 from crosslead_router.cli import MIGRATIONS
 from crosslead_router.delivery import Outcome
 from crosslead_router.models import Base
@@ -33,7 +33,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
             await service.record_partner(session, each.registered(), at=now)
         await service.record_agreement(session, agreement("agr", SHOP.id, FITTER.id), at=now)
         for n in range(3):
-            await service.route_lead(session, lead(f"lead-{n}", SHOP.id, region="north"))
+            await routing.route_lead(session, lead(f"lead-{n}", SHOP.id, region="north"))
     yield database
     await database.dispose()
 

@@ -229,12 +229,25 @@ async def test_a_lead_nobody_accepts_in_time_expires_and_its_retries_stop(
         assert of_type(events, LeadRouted, "lead-nowhere") == []
 
         async def called_off() -> dict[str, Any] | None:
-            [seen] = await deliveries(http, SOUTH.key, "lead-left")
-            return seen if seen["status"] == "cancelled" else None
+            seen = await deliveries(http, SOUTH.key, "lead-left")
+            [offer] = [d for d in seen if d["kind"] == "offer"]
+            return offer if offer["status"] == "cancelled" else None
 
         cancelled = await eventually(called_off)
         assert cancelled["next_attempt_at"] is None
         assert cancelled["attempt_count"] >= 2
+        # The expired offer is withdrawn (by webhook, retried like any other); nobody else
+        # serves the south, so the lead is unroutable after its one hop.
+        kinds = [d["kind"] for d in await deliveries(http, SOUTH.key, "lead-left")]
+        assert sorted(kinds) == ["offer", "withdrawal"]
+        [unroutable] = of_type(
+            await read_until(
+                broker, Topic.LEADS, lambda evs: bool(of_type(evs, LeadUnroutable, "lead-left"))
+            ),
+            LeadUnroutable,
+            "lead-left",
+        )
+        assert unroutable.reason == "every partner that could take the lead has had it"
         [taken] = await deliveries(http, NORTH.key, "lead-taken")
         assert taken["status"] == "delivered"
 

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 from crosslead_common.events import Topic
 from crosslead_common.runtime import Runtime, create_service_app
 from crosslead_router import repository
-from crosslead_router.api import deliveries, webhook_endpoints
+from crosslead_router.api import decisions, deliveries, webhook_endpoints
 from crosslead_router.consumers import handlers
-from crosslead_router.deadlines import DeadlineWatcher
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import outbox, processed_events
 from crosslead_router.settings import RouterSettings
+from crosslead_router.workers import deadline_watcher, waiting_router
 
 __all__ = ["create_app"]
 
@@ -26,14 +26,18 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
         processed=processed_events,
         partner_lookup=repository.partner_id_by_key_hash,
     )
+    policy = settings.routing_policy()
     runtime.add_consumer(
-        group_id="crosslead-router", topics=[Topic.PARTNERS, Topic.LEADS], handlers=handlers
+        group_id="crosslead-router",
+        topics=[Topic.PARTNERS, Topic.LEADS, Topic.CONVERSIONS],
+        handlers=handlers(policy),
     )
     runtime.add_worker("webhook-dispatcher", Dispatcher(runtime.db, settings).run)
-    runtime.add_worker("deadlines", DeadlineWatcher(runtime.db, settings).run)
+    runtime.add_worker("deadlines", deadline_watcher(runtime.db, settings, policy).run)
+    runtime.add_worker("waiting", waiting_router(runtime.db, settings, policy).run)
     return create_service_app(
         title="Crosslead router",
         description="Matches leads to partners and delivers them as signed webhooks.",
         runtime=runtime,
-        routers=[webhook_endpoints.router, deliveries.router],
+        routers=[webhook_endpoints.router, deliveries.router, decisions.router],
     )

@@ -1,7 +1,9 @@
-"""Thin event handlers: ``crosslead.partners`` and ``crosslead.leads`` → one service call each.
+"""Thin event handlers: ``crosslead.partners``, ``crosslead.leads`` and ``crosslead.conversions``
+→ one service call each.
 
 Events on those topics that are not registered here (the router's own, for instance) are
-skipped by the consumer.
+skipped by the consumer. Intake publishes ``lead.duplicate`` instead of ``lead.received`` for a
+lead it recognises, so a duplicate never reaches routing.
 """
 
 from __future__ import annotations
@@ -10,44 +12,59 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import (
     AgreementCreated,
+    ConversionReported,
     Envelope,
     LeadAccepted,
     LeadReceived,
     LeadRejected,
     PartnerRegistered,
+    PartnerUpdated,
 )
 from crosslead_common.kafka import Handlers
-from crosslead_router import service
+from crosslead_router import routing, service
+from crosslead_router.routing import RoutingPolicy
 
 __all__ = ["handlers"]
 
-handlers = Handlers()
 
+def handlers(policy: RoutingPolicy) -> Handlers:
+    """The router's handlers, routing by ``policy``."""
+    on = Handlers()
 
-@handlers.on(PartnerRegistered)
-async def on_partner_registered(
-    session: AsyncSession, event: PartnerRegistered, envelope: Envelope
-) -> None:
-    await service.record_partner(session, event, at=envelope.time)
+    @on.on(PartnerRegistered)
+    async def partner_registered(
+        session: AsyncSession, event: PartnerRegistered, envelope: Envelope
+    ) -> None:
+        await service.record_partner(session, event, at=envelope.time)
 
+    @on.on(PartnerUpdated)
+    async def partner_updated(
+        session: AsyncSession, event: PartnerUpdated, envelope: Envelope
+    ) -> None:
+        await service.update_partner(session, event)
 
-@handlers.on(AgreementCreated)
-async def on_agreement_created(
-    session: AsyncSession, event: AgreementCreated, envelope: Envelope
-) -> None:
-    await service.record_agreement(session, event, at=envelope.time)
+    @on.on(AgreementCreated)
+    async def agreement_created(
+        session: AsyncSession, event: AgreementCreated, envelope: Envelope
+    ) -> None:
+        await service.record_agreement(session, event, at=envelope.time)
 
+    @on.on(LeadReceived)
+    async def lead_received(session: AsyncSession, event: LeadReceived, envelope: Envelope) -> None:
+        await routing.route_lead(session, event, policy)
 
-@handlers.on(LeadReceived)
-async def on_lead_received(session: AsyncSession, event: LeadReceived, envelope: Envelope) -> None:
-    await service.route_lead(session, event)
+    @on.on(LeadAccepted)
+    async def lead_accepted(session: AsyncSession, event: LeadAccepted, envelope: Envelope) -> None:
+        await routing.record_answer(session, event.lead_id, event.partner_id, "accepted", policy)
 
+    @on.on(LeadRejected)
+    async def lead_rejected(session: AsyncSession, event: LeadRejected, envelope: Envelope) -> None:
+        await routing.record_answer(session, event.lead_id, event.partner_id, "rejected", policy)
 
-@handlers.on(LeadAccepted)
-async def on_lead_accepted(session: AsyncSession, event: LeadAccepted, envelope: Envelope) -> None:
-    await service.record_answer(session, event.lead_id, event.partner_id, "accepted")
+    @on.on(ConversionReported)
+    async def conversion_reported(
+        session: AsyncSession, event: ConversionReported, envelope: Envelope
+    ) -> None:
+        await routing.record_conversion(session, event)
 
-
-@handlers.on(LeadRejected)
-async def on_lead_rejected(session: AsyncSession, event: LeadRejected, envelope: Envelope) -> None:
-    await service.record_answer(session, event.lead_id, event.partner_id, "rejected")
+    return on

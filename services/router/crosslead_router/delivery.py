@@ -1,6 +1,5 @@
-"""Use cases of the webhook dispatcher and the deadline watcher: claim due deliveries, record
-what an attempt did, expire leads nobody accepted in time. Each runs inside the caller's
-transaction and never commits.
+"""Use cases of the webhook dispatcher: claim due deliveries, record what an attempt did. Each
+runs inside the caller's transaction and never commits.
 
 Rows are always locked lead first, then its deliveries, so an attempt being recorded and a
 deadline being enforced for the same lead cannot deadlock.
@@ -15,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import utcnow
-from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, LeadExpired
+from crosslead_common.events import LeadDelivered, LeadDeliveryFailed
 from crosslead_router import repository
 from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
 from crosslead_router.retries import RetryPolicy
@@ -24,9 +23,7 @@ __all__ = [
     "Job",
     "Outcome",
     "claim_due",
-    "expire_due",
     "next_attempt_time",
-    "next_deadline",
     "record_outcome",
 ]
 
@@ -126,6 +123,8 @@ async def _delivered(
 ) -> None:
     row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
     row.last_error = None
+    if row.kind != "offer":  # a withdrawal reached the partner: nothing more to tell
+        return
     if lead.state == "routed":
         lead.state = "delivered"
     await outbox.add(
@@ -148,6 +147,8 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         return
     row.status, row.next_attempt_at = "failed", None
+    if row.kind != "offer":  # a withdrawal nobody received: the deadline passed anyway
+        return
     await outbox.add(
         session,
         LeadDeliveryFailed(
@@ -163,26 +164,3 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
 async def next_attempt_time(session: AsyncSession) -> datetime | None:
     """When the earliest pending delivery is due (None if there is none)."""
     return await repository.next_attempt_time(session)
-
-
-async def expire_due(session: AsyncSession, *, now: datetime, limit: int) -> int:
-    """Expire up to ``limit`` routed leads whose deadline passed unanswered (LeadExpired),
-    calling off their pending deliveries; returns how many."""
-    leads = await repository.leads_past_deadline(session, now, limit)
-    for lead in leads:
-        lead.state = "expired"
-        await repository.cancel_pending_deliveries(session, lead.lead_id)
-        await outbox.add(
-            session,
-            LeadExpired(
-                lead_id=lead.lead_id,
-                target_partner_id=lead.target_partner_id,
-                accept_by=lead.accept_by,
-            ),
-        )
-    return len(leads)
-
-
-async def next_deadline(session: AsyncSession) -> datetime | None:
-    """The earliest deadline among open routed leads (None if there is none)."""
-    return await repository.next_deadline(session)

@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crosslead_common.db import UTCDateTime
@@ -20,8 +31,11 @@ from crosslead_common.outbox import Outbox
 __all__ = [
     "Agreement",
     "Base",
+    "CapacityUsage",
+    "Decision",
     "Delivery",
     "DeliveryAttempt",
+    "Offer",
     "Partner",
     "RoutedLead",
     "WebhookEndpoint",
@@ -46,6 +60,10 @@ class Partner(Base):
     offers: Mapped[list[str]] = mapped_column(JSON)
     regions: Mapped[list[str]] = mapped_column(JSON)
     capacity_per_day: Mapped[int | None] = mapped_column(Integer)
+    capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
+    #: An :class:`~crosslead_common.events.Availability` as JSON; None: always available.
+    availability: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -58,6 +76,7 @@ class Agreement(Base):
     target_partner_id: Mapped[str] = mapped_column(String(64))
     categories: Mapped[list[str]] = mapped_column(JSON)
     accept_within_seconds: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -78,27 +97,88 @@ class WebhookEndpoint(Base):
 
 
 class RoutedLead(Base):
-    """A lead the router matched to a target partner, and where it stands."""
+    """A received lead, the partner it is currently offered to (if any), and where it
+    stands."""
 
     __tablename__ = "routed_leads"
-    __table_args__ = (Index("ix_routed_leads_open_deadline", "state", "accept_by"),)
+    __table_args__ = (
+        Index("ix_routed_leads_open_deadline", "state", "accept_by"),
+        Index("ix_routed_leads_recheck", "state", "recheck_at"),
+    )
 
     lead_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     source_partner_id: Mapped[str] = mapped_column(String(64))
-    target_partner_id: Mapped[str] = mapped_column(String(64), index=True)
-    agreement_id: Mapped[str] = mapped_column(String(64))
+    target_partner_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    agreement_id: Mapped[str | None] = mapped_column(String(64))
     need: Mapped[str] = mapped_column(String(100))
     region: Mapped[str] = mapped_column(String(100))
+    #: The categories the customer agreed to be passed to; None: the need only.
+    consent_categories: Mapped[list[str] | None] = mapped_column(JSON)
     #: The offer's ``data`` as sent in the webhook (customer, warmth, manager, ...).
     offer: Mapped[dict[str, Any]] = mapped_column(JSON)
-    #: routed | delivered | accepted | rejected | expired
+    #: waiting | routed | delivered | accepted | unroutable (rejected and expired offers are
+    #: followed at once by the next offer, or by waiting or unroutable)
     state: Mapped[str] = mapped_column(String(16))
-    accept_by: Mapped[datetime] = mapped_column(UTCDateTime)
-    routed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Offers made so far (the current one's number while it is open).
+    hop: Mapped[int] = mapped_column(Integer, server_default="0")
+    accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a waiting lead is next re-evaluated.
+    recheck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Offer(Base):
+    """Every offer of a lead to a partner and how it ended: the history that capacity,
+    reciprocity, acceptance and conversion scores are computed from."""
+
+    __tablename__ = "offers"
+    __table_args__ = (
+        Index("ix_offers_target", "target_partner_id", "offered_at"),
+        Index("ix_offers_source", "source_partner_id", "offered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(64), index=True)
+    hop: Mapped[int] = mapped_column(Integer)
+    source_partner_id: Mapped[str] = mapped_column(String(64))
+    target_partner_id: Mapped[str] = mapped_column(String(64))
+    agreement_id: Mapped[str] = mapped_column(String(64))
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: open | accepted | rejected | expired
+    outcome: Mapped[str] = mapped_column(String(16))
+    #: The target reported a won deal on the lead (and no refund since).
+    converted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+class CapacityUsage(Base):
+    """Offers a partner received in one capacity window (``day:2026-11-27`` in the partner's
+    time zone, ``hour:2026-11-27T09`` in UTC); incremented only while below the limit."""
+
+    __tablename__ = "capacity_usage"
+    __table_args__ = (PrimaryKeyConstraint("partner_id", "window"),)
+
+    partner_id: Mapped[str] = mapped_column(String(64))
+    window: Mapped[str] = mapped_column(String(32))
+    used: Mapped[int] = mapped_column(Integer)
+
+
+class Decision(Base):
+    """One routing decision about a lead (a :class:`RoutingDecision` as JSON)."""
+
+    __tablename__ = "routing_decisions"
+    __table_args__ = (Index("ix_routing_decisions_lead", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(String(64))
+    #: routed | waiting | unroutable
+    outcome: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decision: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Delivery(Base):
-    """One lead offered to one partner; its webhook id and body are fixed for every retry."""
+    """One webhook about a lead to one partner: the offer, or later its withdrawal. Its webhook
+    id and body are fixed for every retry."""
 
     __tablename__ = "deliveries"
     __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
@@ -107,6 +187,8 @@ class Delivery(Base):
     lead_id: Mapped[str] = mapped_column(ForeignKey("routed_leads.lead_id"), index=True)
     partner_id: Mapped[str] = mapped_column(String(64), index=True)
     webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
+    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``)
+    kind: Mapped[str] = mapped_column(String(16), server_default="offer")
     body: Mapped[str] = mapped_column(Text)
     #: pending | delivered | failed | cancelled
     status: Mapped[str] = mapped_column(String(16))

@@ -1,4 +1,4 @@
-"""The body of the ``lead.offered`` webhook (API.md). Pure."""
+"""The bodies of the ``lead.offered`` and ``lead.withdrawn`` webhooks (API.md). Pure."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from typing import Any
 
 from crosslead_common.events import LeadReceived
 
-__all__ = ["OFFER_TYPE", "offer_body", "offer_data", "rfc3339"]
+__all__ = [
+    "OFFER_TYPE",
+    "WITHDRAWAL_TYPE",
+    "offer_body",
+    "offer_data",
+    "rfc3339",
+    "withdrawal_body",
+]
 
 OFFER_TYPE = "lead.offered"
+WITHDRAWAL_TYPE = "lead.withdrawn"
 
 
 def rfc3339(moment: datetime) -> str:
@@ -30,11 +38,16 @@ def offer_data(lead: LeadReceived) -> dict[str, Any]:
     }
 
 
-def offer_body(data: dict[str, Any], *, accept_by: datetime, now: datetime) -> str:
+def _body(kind: str, data: dict[str, Any], now: datetime) -> str:
     """The exact JSON text sent (and signed) on every attempt of one delivery."""
-    body = {
-        "type": OFFER_TYPE,
-        "timestamp": rfc3339(now),
-        "data": {**data, "accept_by": rfc3339(accept_by)},
-    }
+    body = {"type": kind, "timestamp": rfc3339(now), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def offer_body(data: dict[str, Any], *, accept_by: datetime, now: datetime) -> str:
+    return _body(OFFER_TYPE, {**data, "accept_by": rfc3339(accept_by)}, now)
+
+
+def withdrawal_body(lead_id: str, *, reason: str, now: datetime) -> str:
+    """Tells a partner that an offer it had is no longer open (``reason``: ``expired``)."""
+    return _body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_router.matching import Candidate
+from crosslead_common.events import Availability
+from crosslead_router.matching import History, Target
 from crosslead_router.models import (
     Agreement,
     Base,
+    CapacityUsage,
+    Decision,
     Delivery,
     DeliveryAttempt,
+    Offer,
     Partner,
     RoutedLead,
     WebhookEndpoint,
 )
 
 OPEN_LEAD_STATES = ("routed", "delivered")
+ANSWERED = ("accepted", "rejected", "expired")
+VOLUME_WINDOW = timedelta(days=30)
+HISTORY_WINDOW = timedelta(days=90)
 
 
 async def add(session: AsyncSession, *rows: Base) -> None:
@@ -41,25 +50,197 @@ async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | 
     return await session.scalar(select(Partner.id).where(Partner.api_key_hash == key_hash))
 
 
-async def candidates(session: AsyncSession, source_partner_id: str) -> list[Candidate]:
-    """The agreements of ``source_partner_id`` whose target partner is known."""
+async def partner(session: AsyncSession, partner_id: str) -> Partner | None:
+    return await session.get(Partner, partner_id)
+
+
+async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]:
+    """The agreements of ``source_partner_id`` whose target partner is known (plain columns:
+    a source may have hundreds, and none of them is changed here)."""
     rows = await session.execute(
-        select(Agreement, Partner.regions)
+        select(
+            Agreement.id,
+            Agreement.target_partner_id,
+            Agreement.categories,
+            Agreement.accept_within_seconds,
+            Agreement.priority,
+            Agreement.created_at,
+            Partner.offers,
+            Partner.regions,
+            Partner.paused,
+            Partner.availability,
+            Partner.capacity_per_day,
+            Partner.capacity_per_hour,
+        )
         .join(Partner, Partner.id == Agreement.target_partner_id)
         .where(Agreement.source_partner_id == source_partner_id)
     )
     return [
-        Candidate(
-            agreement_id=a.id,
-            source_partner_id=a.source_partner_id,
-            target_partner_id=a.target_partner_id,
-            categories=frozenset(a.categories),
-            target_regions=frozenset(regions),
-            accept_within_seconds=a.accept_within_seconds,
-            created_at=a.created_at,
+        Target(
+            agreement_id=row.id,
+            partner_id=row.target_partner_id,
+            categories=frozenset(row.categories),
+            accept_within_seconds=row.accept_within_seconds,
+            priority=row.priority,
+            created_at=row.created_at,
+            offers=frozenset(row.offers),
+            regions=frozenset(row.regions),
+            paused=row.paused,
+            availability=Availability.model_validate(row.availability)
+            if row.availability
+            else None,
+            capacity_per_day=row.capacity_per_day,
+            capacity_per_hour=row.capacity_per_hour,
         )
-        for a, regions in rows
+        for row in rows
     ]
+
+
+# --- offers, their history and capacity ------------------------------------------------------
+
+
+async def offered_partners(session: AsyncSession, lead_id: str) -> frozenset[str]:
+    return frozenset(
+        await session.scalars(select(Offer.target_partner_id).where(Offer.lead_id == lead_id))
+    )
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def histories(
+    session: AsyncSession, source_partner_id: str, partner_ids: Collection[str], now: datetime
+) -> dict[str, History]:
+    """What the router saw of ``partner_ids`` and of the source itself over the last 90 days
+    (30 for volume); everyone without offers in that time is missing."""
+    everyone = {source_partner_id, *partner_ids}
+    since, recent = now - HISTORY_WINDOW, now - VOLUME_WINDOW
+    received = await session.execute(
+        select(
+            Offer.target_partner_id,
+            _count(Offer.offered_at >= recent),
+            _count(Offer.outcome.in_(ANSWERED)),
+            _count(Offer.outcome == "accepted"),
+            _count(Offer.converted.is_(True)),
+            func.max(Offer.offered_at),
+        )
+        .where(Offer.target_partner_id.in_(everyone), Offer.offered_at >= since)
+        .group_by(Offer.target_partner_id)
+    )
+    sent = await session.execute(
+        select(Offer.source_partner_id, func.count())
+        .where(Offer.source_partner_id.in_(everyone), Offer.offered_at >= recent)
+        .group_by(Offer.source_partner_id)
+    )
+    pairs = await session.execute(
+        select(Offer.source_partner_id, Offer.target_partner_id, func.count())
+        .where(
+            Offer.offered_at >= since,
+            or_(
+                and_(
+                    Offer.source_partner_id == source_partner_id,
+                    Offer.target_partner_id.in_(partner_ids),
+                ),
+                and_(
+                    Offer.target_partner_id == source_partner_id,
+                    Offer.source_partner_id.in_(partner_ids),
+                ),
+            ),
+        )
+        .group_by(Offer.source_partner_id, Offer.target_partner_id)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for partner_id, volume, answered, accepted, converted, last in received:
+        found[partner_id] = {
+            "volume_30d": volume,
+            "answered": answered,
+            "accepted": accepted,
+            "converted": converted,
+            "last_offered_at": last,
+        }
+    for partner_id, count in sent:
+        entry = found.setdefault(partner_id, {})
+        entry["volume_30d"] = entry.get("volume_30d", 0) + count
+    for src, dst, count in pairs:
+        if dst == source_partner_id:
+            found.setdefault(src, {})["sent_to_source_90d"] = count
+        else:
+            found.setdefault(dst, {})["received_from_source_90d"] = count
+    return {partner_id: History(**values) for partner_id, values in found.items()}
+
+
+async def usage(
+    session: AsyncSession, partner_ids: Collection[str], windows: Collection[str]
+) -> dict[tuple[str, str], int]:
+    """Offers counted per (partner, window) among those given."""
+    rows = await session.execute(
+        select(CapacityUsage.partner_id, CapacityUsage.window, CapacityUsage.used).where(
+            CapacityUsage.partner_id.in_(partner_ids), CapacityUsage.window.in_(windows)
+        )
+    )
+    return {(partner_id, window): used for partner_id, window, used in rows}
+
+
+async def take_capacity(
+    session: AsyncSession, partner_id: str, windows: Sequence[tuple[str, int]]
+) -> bool:
+    """Count one more offer to ``partner_id`` in each window, or in none if any is full.
+
+    Each increment is a conditional UPDATE (``used < limit``), so concurrent routers can never
+    push a window past its limit: on PostgreSQL the second UPDATE of a row waits for the first
+    transaction and re-checks the condition; on SQLite writers are serialised."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for n, (window, limit) in enumerate(windows):
+        await session.execute(
+            insert(CapacityUsage)
+            .values(partner_id=partner_id, window=window, used=0)
+            .on_conflict_do_nothing()
+        )
+        taken = await session.execute(
+            _bump(partner_id, window, +1).where(CapacityUsage.used < limit)
+        )
+        if taken.rowcount == 0:  # type: ignore[attr-defined]
+            for earlier, _ in windows[:n]:
+                await session.execute(_bump(partner_id, earlier, -1))
+            return False
+    return True
+
+
+def _bump(partner_id: str, window: str, by: int) -> Any:
+    return (
+        update(CapacityUsage)
+        .where(CapacityUsage.partner_id == partner_id, CapacityUsage.window == window)
+        .values(used=CapacityUsage.used + by)
+    )
+
+
+async def close_offer(session: AsyncSession, lead_id: str, hop: int, outcome: str) -> None:
+    await session.execute(
+        update(Offer).where(Offer.lead_id == lead_id, Offer.hop == hop).values(outcome=outcome)
+    )
+
+
+async def record_conversion(
+    session: AsyncSession, lead_id: str, partner_id: str, *, won: bool
+) -> None:
+    await session.execute(
+        update(Offer)
+        .where(
+            Offer.lead_id == lead_id,
+            Offer.target_partner_id == partner_id,
+            Offer.outcome == "accepted",
+        )
+        .values(converted=won)
+    )
+
+
+async def decisions(session: AsyncSession, lead_id: str) -> Sequence[Decision]:
+    return (
+        await session.scalars(
+            select(Decision).where(Decision.lead_id == lead_id).order_by(Decision.id)
+        )
+    ).all()
 
 
 # --- routed leads -----------------------------------------------------------------------------
@@ -92,6 +273,34 @@ async def leads_past_deadline(
 async def next_deadline(session: AsyncSession) -> datetime | None:
     return await session.scalar(
         select(func.min(RoutedLead.accept_by)).where(RoutedLead.state.in_(OPEN_LEAD_STATES))
+    )
+
+
+async def waiting_leads_due(
+    session: AsyncSession, now: datetime, limit: int
+) -> Sequence[RoutedLead]:
+    """Waiting leads due for another look, locked; another replica skips them (PostgreSQL)."""
+    return (
+        await session.scalars(
+            select(RoutedLead)
+            .where(RoutedLead.state == "waiting", RoutedLead.recheck_at <= now)
+            .order_by(RoutedLead.recheck_at, RoutedLead.lead_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+
+
+async def next_recheck(session: AsyncSession) -> datetime | None:
+    return await session.scalar(
+        select(func.min(RoutedLead.recheck_at)).where(RoutedLead.state == "waiting")
+    )
+
+
+async def recheck_waiting_now(session: AsyncSession, now: datetime) -> None:
+    """Make every waiting lead due for another look (something may have opened)."""
+    await session.execute(
+        update(RoutedLead).where(RoutedLead.state == "waiting").values(recheck_at=now)
     )
 
 
@@ -155,10 +364,10 @@ async def next_attempt_time(session: AsyncSession) -> datetime | None:
     )
 
 
-async def cancel_pending_deliveries(session: AsyncSession, lead_id: str) -> None:
+async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:
     await session.execute(
         update(Delivery)
-        .where(Delivery.lead_id == lead_id, Delivery.status == "pending")
+        .where(Delivery.lead_id == lead_id, Delivery.kind == "offer", Delivery.status == "pending")
         .values(status="cancelled", next_attempt_at=None)
     )
 

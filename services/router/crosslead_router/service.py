@@ -1,70 +1,66 @@
-"""Use cases of the router: the projection, routing a lead, partners' answers, endpoints and
-the deliveries view. Each runs inside the caller's transaction and never commits."""
+"""Use cases of the router besides routing itself (:mod:`crosslead_router.routing`): the
+partners/agreements projection, webhook endpoints and the deliveries view. Each runs inside the
+caller's transaction and never commits."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
-from crosslead_common.events import (
-    AgreementCreated,
-    LeadReceived,
-    LeadRouted,
-    LeadUnroutable,
-    PartnerRegistered,
-)
+from crosslead_common.events import AgreementCreated, PartnerRegistered, PartnerUpdated
 from crosslead_router import repository
-from crosslead_router.matching import LeadToRoute, Match, NoMatch, match
-from crosslead_router.models import (
-    Agreement,
-    Delivery,
-    DeliveryAttempt,
-    Partner,
-    RoutedLead,
-    WebhookEndpoint,
-    outbox,
-)
-from crosslead_router.offers import offer_body, offer_data
-from crosslead_router.signing import new_secret, new_webhook_id
+from crosslead_router.models import Agreement, Delivery, DeliveryAttempt, Partner, WebhookEndpoint
+from crosslead_router.signing import new_secret
 
 __all__ = [
     "DEADLINES_WAKEUP",
     "DELIVERIES_WAKEUP",
+    "WAITING_WAKEUP",
     "create_endpoint",
     "delete_endpoint",
     "list_deliveries",
     "list_endpoints",
     "record_agreement",
-    "record_answer",
     "record_partner",
-    "route_lead",
+    "update_partner",
 ]
 
 log = logging.getLogger(__name__)
 
 DELIVERIES_WAKEUP = "deliveries"
 DEADLINES_WAKEUP = "deadlines"
+WAITING_WAKEUP = "waiting"
 
 
 async def record_partner(session: AsyncSession, event: PartnerRegistered, at: datetime) -> None:
     """Add or refresh a partner in the routing view (and so let its API key in)."""
-    await repository.save(
-        session,
-        Partner(
-            id=event.partner_id,
-            name=event.name,
-            offers=list(event.offers),
-            regions=list(event.regions),
-            capacity_per_day=event.capacity_per_day,
-            api_key_hash=event.api_key_hash,
-            registered_at=at,
-        ),
+    row = Partner(
+        id=event.partner_id, name=event.name, api_key_hash=event.api_key_hash, registered_at=at
     )
+    _apply_settings(row, event)
+    await repository.save(session, row)
+    await _recheck_waiting(session)
+
+
+async def update_partner(session: AsyncSession, event: PartnerUpdated) -> None:
+    """A partner's routing settings changed (un-paused, more capacity, new hours...)."""
+    row = await repository.partner(session, event.partner_id)
+    if row is None:
+        log.warning("ignoring an update of unknown partner %s", event.partner_id)
+        return
+    _apply_settings(row, event)
+    await _recheck_waiting(session)
+
+
+def _apply_settings(row: Partner, event: PartnerRegistered | PartnerUpdated) -> None:
+    row.offers, row.regions = list(event.offers), list(event.regions)
+    row.capacity_per_day, row.capacity_per_hour = event.capacity_per_day, event.capacity_per_hour
+    row.availability = event.availability.model_dump(mode="json") if event.availability else None
+    row.paused = event.paused
 
 
 async def record_agreement(session: AsyncSession, event: AgreementCreated, at: datetime) -> None:
@@ -77,88 +73,17 @@ async def record_agreement(session: AsyncSession, event: AgreementCreated, at: d
             target_partner_id=event.target_partner_id,
             categories=list(event.categories),
             accept_within_seconds=event.accept_within_seconds,
+            priority=event.priority,
             created_at=at,
         ),
     )
+    await _recheck_waiting(session)
 
 
-async def route_lead(session: AsyncSession, lead: LeadReceived) -> Match | NoMatch | None:
-    """Match a received lead and schedule its delivery (LeadRouted), or publish why no
-    partner can take it (LeadUnroutable). None if the lead was routed before."""
-    if await repository.routed_lead(session, lead.lead_id) is not None:
-        return None
-    decision = match(
-        LeadToRoute(lead.source_partner_id, lead.need, lead.region),
-        await repository.candidates(session, lead.source_partner_id),
-    )
-    if isinstance(decision, NoMatch):
-        await outbox.add(session, LeadUnroutable(lead_id=lead.lead_id, reason=decision.reason))
-        return decision
-    await _offer(session, lead, decision)
-    return decision
-
-
-async def _offer(session: AsyncSession, lead: LeadReceived, decision: Match) -> None:
-    """Store the routed lead and its pending delivery, whose body (and webhook id) every
-    attempt will send unchanged; the dispatcher and deadline watcher are woken on commit."""
-    now = utcnow()
-    accept_by = now + timedelta(seconds=decision.accept_within_seconds)
-    data = offer_data(lead)
-    routed = RoutedLead(
-        lead_id=lead.lead_id,
-        source_partner_id=lead.source_partner_id,
-        target_partner_id=decision.target_partner_id,
-        agreement_id=decision.agreement_id,
-        need=lead.need,
-        region=lead.region,
-        offer=data,
-        state="routed",
-        accept_by=accept_by,
-        routed_at=now,
-    )
-    pending = Delivery(
-        id=f"dlv_{uuid.uuid4().hex}",
-        lead_id=lead.lead_id,
-        partner_id=decision.target_partner_id,
-        webhook_id=new_webhook_id(),
-        body=offer_body(data, accept_by=accept_by, now=now),
-        status="pending",
-        attempt_count=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    await repository.add(session, routed, pending)
-    await outbox.add(
-        session,
-        LeadRouted(
-            lead_id=lead.lead_id,
-            source_partner_id=lead.source_partner_id,
-            target_partner_id=decision.target_partner_id,
-            agreement_id=decision.agreement_id,
-            accept_by=accept_by,
-        ),
-    )
-    request_wakeup(session, DELIVERIES_WAKEUP)
-    request_wakeup(session, DEADLINES_WAKEUP)
-
-
-async def record_answer(
-    session: AsyncSession,
-    lead_id: str,
-    partner_id: str,
-    answer: Literal["accepted", "rejected"],
-) -> None:
-    """The target partner accepted or rejected the lead: it no longer expires, and a
-    delivery still being retried is called off."""
-    lead = await repository.routed_lead(session, lead_id, for_update=True)
-    if lead is None or lead.target_partner_id != partner_id:
-        log.warning("ignoring %s of lead %s by %s: not routed there", answer, lead_id, partner_id)
-        return
-    if lead.state not in repository.OPEN_LEAD_STATES:
-        log.warning("ignoring %s of lead %s: it is already %s", answer, lead_id, lead.state)
-        return
-    lead.state = answer
-    await repository.cancel_pending_deliveries(session, lead_id)
+async def _recheck_waiting(session: AsyncSession) -> None:
+    """A partner may have opened: every waiting lead is looked at again right after commit."""
+    await repository.recheck_waiting_now(session, utcnow())
+    request_wakeup(session, WAITING_WAKEUP)
 
 
 async def create_endpoint(

@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from crosslead_common.settings import ServiceSettings
+from crosslead_router.routing import RoutingPolicy
 
 __all__ = ["RouterSettings"]
 
@@ -33,8 +34,16 @@ class RouterSettings(ServiceSettings):
     deadline_grace_seconds: float = Field(10.0, ge=0)
     #: How often the dispatcher and the deadline watcher look for work they were not woken for.
     dispatcher_poll_interval_seconds: float = Field(1.0, gt=0)
+    #: Offers of one lead (to one partner after another) before it is given up as unroutable.
+    max_hops: int = Field(3, ge=1)
+    #: How often a waiting lead is looked at again when nothing woke it (a capacity window
+    #: rolling over or a schedule opening wake nothing).
+    waiting_recheck_seconds: float = Field(30.0, gt=0)
     #: Let webhook URLs reach loopback and private networks (local runs and tests only).
     webhook_allow_private: bool = Field(
         False,
         validation_alias=AliasChoices("webhook_allow_private", "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE"),
     )
+
+    def routing_policy(self) -> RoutingPolicy:
+        return RoutingPolicy(max_hops=self.max_hops, recheck_seconds=self.waiting_recheck_seconds)

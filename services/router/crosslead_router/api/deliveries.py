@@ -31,6 +31,7 @@ async def list_deliveries(
                 id=d.id,
                 lead_id=d.lead_id,
                 partner_id=d.partner_id,
+                kind=d.kind,
                 webhook_id=d.webhook_id,
                 status=d.status,
                 attempt_count=d.attempt_count,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from crosslead_common.events import Exclusion, ScoredCandidate
 from crosslead_common.schemas import RequestBody
 
 __all__ = [
     "AttemptOut",
+    "DecisionList",
+    "DecisionOut",
     "DeliveryList",
     "DeliveryOut",
     "EndpointIn",
@@ -52,6 +56,8 @@ class DeliveryOut(BaseModel):
     id: str
     lead_id: str
     partner_id: str
+    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``)
+    kind: str
     webhook_id: str
     #: pending | delivered | failed | cancelled
     status: str
@@ -64,3 +70,18 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+
+
+class DecisionOut(BaseModel):
+    hop: int
+    at: datetime
+    outcome: Literal["routed", "waiting", "unroutable"]
+    chosen_partner_id: str | None
+    #: Best first; ``factors`` are each in [0, 1] and ``score`` is their weighted sum.
+    candidates: list[ScoredCandidate]
+    excluded: list[Exclusion]
+
+
+class DecisionList(BaseModel):
+    lead_id: str
+    decisions: list[DecisionOut]

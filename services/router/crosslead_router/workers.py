@@ -1,0 +1,107 @@
+"""The router's timed workers beside the Kafka consumer and the dispatcher:
+
+- the deadline watcher expires offers nobody accepted by their ``accept_by`` (plus a grace
+  period: intake refuses answers after ``accept_by`` itself, and an acceptance it took just in
+  time must still reach the router before the offer is expired here), withdraws them from the
+  partner and offers the lead to the next candidate;
+- the waiting router looks again at leads that nobody could take (capacity windows roll over,
+  schedules open, partners are un-paused).
+
+Each is woken right after a commit that gave it work, and otherwise sleeps until its nearest
+due time or the poll interval, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_common.db import Database, utcnow
+from crosslead_router import repository, routing
+from crosslead_router.dispatcher import wait_for_work
+from crosslead_router.routing import RoutingPolicy
+from crosslead_router.service import DEADLINES_WAKEUP, WAITING_WAKEUP
+from crosslead_router.settings import RouterSettings
+
+__all__ = ["DueWorker", "deadline_watcher", "waiting_router"]
+
+log = logging.getLogger(__name__)
+
+BATCH = 100
+
+
+class DueWorker:
+    """Runs ``work`` (one batch per transaction, returning how many items it handled) until a
+    batch comes out short, then waits for the wake-up, ``next_due`` + ``lag`` or the poll."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        what: str,
+        wakeup: str,
+        poll: float,
+        work: Callable[[AsyncSession], Awaitable[int]],
+        next_due: Callable[[AsyncSession], Awaitable[datetime | None]],
+        lag: timedelta = timedelta(0),
+    ) -> None:
+        self._db, self._what, self._poll = db, what, poll
+        self._work, self._next_due, self._lag = work, next_due, lag
+        self._wakeup = db.wakeup(wakeup)
+
+    async def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            if await self.run_once() < BATCH:
+                await self._sleep()
+
+    async def run_once(self) -> int:
+        try:
+            async with self._db.transaction() as session:
+                return await self._work(session)
+        except Exception:
+            log.exception("%s failed; retrying", self._what)
+            return 0
+
+    async def _sleep(self) -> None:
+        try:
+            async with self._db.sessionmaker() as session:
+                due = await self._next_due(session)
+        except Exception:
+            log.exception("%s: reading the next due time failed", self._what)
+            due = None
+        await wait_for_work(self._wakeup, due and due + self._lag, self._poll)
+
+
+def deadline_watcher(db: Database, settings: RouterSettings, policy: RoutingPolicy) -> DueWorker:
+    grace = timedelta(seconds=settings.deadline_grace_seconds)
+
+    async def expire(session: AsyncSession) -> int:
+        return await routing.expire_due(session, now=utcnow() - grace, limit=BATCH, policy=policy)
+
+    return DueWorker(
+        db,
+        what="expiring offers",
+        wakeup=DEADLINES_WAKEUP,
+        poll=settings.dispatcher_poll_interval_seconds,
+        work=expire,
+        next_due=repository.next_deadline,
+        lag=grace,
+    )
+
+
+def waiting_router(db: Database, settings: RouterSettings, policy: RoutingPolicy) -> DueWorker:
+    async def recheck(session: AsyncSession) -> int:
+        return await routing.recheck_waiting(session, now=utcnow(), limit=BATCH, policy=policy)
+
+    return DueWorker(
+        db,
+        what="routing waiting leads",
+        wakeup=WAITING_WAKEUP,
+        poll=settings.waiting_recheck_seconds,
+        work=recheck,
+        next_due=repository.next_recheck,
+    )
