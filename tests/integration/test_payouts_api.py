@@ -88,7 +88,9 @@ def conversion(
     target: str = INSTALLER,
     manager_id: str = "m-1",
     share: str = "0.20",
+    **overrides: Any,
 ) -> ConversionReported:
+    """A conversion under a 10 % EUR agreement; ``overrides`` replace any other field."""
     return ConversionReported.model_validate(
         {
             "conversion_id": f"cnv_{uuid.uuid4().hex}",
@@ -103,6 +105,7 @@ def conversion(
             "agreement_id": "agr_1",
             "commission": PercentCommission(rate=Decimal("0.10")),
             "manager_share": Decimal(share),
+            **overrides,
         }
     )
 

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crosslead_common.events import CommissionTerms, FlatCommission, PercentCommission
+from crosslead_common.events import (
+    CommissionTerms,
+    FlatCommission,
+    Money,
+    PercentCommission,
+    Tier,
+    TieredCommission,
+)
 from crosslead_common.money import MoneyError
 from crosslead_payouts.commission import (
     Accrual,
@@ -20,6 +27,7 @@ from crosslead_payouts.commission import (
     commission_for,
     manager_amount,
     reverse,
+    split,
 )
 
 TEN_PERCENT = PercentCommission(rate=Decimal("0.10"))
@@ -63,9 +71,76 @@ def test_commission_rounds_half_even_to_the_cent(amount_minor: int, expected: in
     assert commission_for(amount_minor, "EUR", TEN_PERCENT) == (expected, "EUR")
 
 
-def test_manager_share_rounds_half_even() -> None:
-    assert manager_amount(25, Decimal("0.5")) == 12
+def test_manager_share_is_a_largest_remainder_split_of_the_commission() -> None:
+    # 0.25 EUR halved: 12.5 cents each; the left-over cent goes to the first part (the manager).
+    assert manager_amount(25, Decimal("0.5")) == 13
     assert manager_amount(35, Decimal("0.5")) == 18
+    assert manager_amount(10, Decimal("0.33")) == 3  # 3.3 vs 6.7: the partner gets the cent
+
+
+def test_split_always_sums_to_the_whole() -> None:
+    assert split(100, [Decimal(1), Decimal(1), Decimal(1)]) == [34, 33, 33]
+    assert split(7, [Decimal("0.5"), Decimal("0.25"), Decimal("0.25")]) == [3, 2, 2]
+    assert split(0, [Decimal(1), Decimal(0)]) == [0, 0]
+
+
+@given(
+    total=st.integers(min_value=0, max_value=10**15),
+    weights=st.lists(st.decimals(min_value=0, max_value=1000, places=3), min_size=1, max_size=6),
+)
+def test_no_cent_is_created_or_lost_in_a_split(total: int, weights: list[Decimal]) -> None:
+    if sum(weights) == 0:
+        return
+    parts = split(total, weights)
+    assert sum(parts) == total
+    for part, weight in zip(parts, weights, strict=True):
+        assert abs(part - total * weight / sum(weights)) < 1  # each part within a cent of its quota
+
+
+TIERS = TieredCommission(
+    currency="EUR",
+    tiers=(
+        Tier(from_amount=Decimal(0), rate=Decimal("0.10")),
+        Tier(from_amount=Decimal("10000"), rate=Decimal("0.05")),
+        Tier(from_amount=Decimal("50000"), rate=Decimal("0.02")),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("volume_before", "deal", "expected"),
+    [
+        (0, 1_000_000, 100_000),  # 10 000.00 at 10 %
+        (0, 2_000_000, 150_000),  # 10 000 at 10 % + 10 000 at 5 %
+        (900_000, 200_000, 15_000),  # 1 000 at 10 % + 1 000 at 5 %
+        (4_900_000, 200_000, 7_000),  # 1 000 at 5 % + 1 000 at 2 %
+        (0, 6_000_000, 320_000),  # 1 000 + 2 000 + 200 EUR
+        (7_000_000, 100_000, 2_000),  # all in the top tier
+    ],
+)
+def test_tiered_commission_is_graduated_like_tax_brackets(
+    volume_before: int, deal: int, expected: int
+) -> None:
+    assert commission_for(deal, "EUR", TIERS, month_volume=volume_before) == (expected, "EUR")
+
+
+def test_tiers_must_start_at_zero_and_ascend_in_the_deal_currency() -> None:
+    unordered = TIERS.model_copy(update={"tiers": TIERS.tiers[::-1]})
+    with pytest.raises(CommissionError, match="start at 0"):
+        commission_for(100, "EUR", unordered)
+    with pytest.raises(CommissionError, match="USD"):
+        commission_for(100, "USD", TIERS)
+
+
+def test_cap_per_lead_limits_the_commission_of_all_deals_on_the_lead() -> None:
+    capped = PercentCommission(
+        rate=Decimal("0.10"), cap_per_lead=Money(amount=Decimal("150"), currency="EUR")
+    )
+    assert commission_for(100_000, "EUR", capped) == (10_000, "EUR")
+    assert commission_for(100_000, "EUR", capped, accrued_on_lead=10_000) == (5_000, "EUR")
+    assert commission_for(100_000, "EUR", capped, accrued_on_lead=15_000) == (0, "EUR")
+    tiered = TIERS.model_copy(update={"cap_per_lead": Money(amount=Decimal("50"), currency="EUR")})
+    assert accrue(1_000_000, "EUR", tiered, Decimal("0.2")) == Accrual(5_000, 1_000, "EUR")
 
 
 def test_currency_without_minor_units() -> None:

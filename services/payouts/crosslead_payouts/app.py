@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crosslead_common.runtime import Runtime, create_service_app
 from crosslead_payouts import repository
-from crosslead_payouts.api import managers, statements
+from crosslead_payouts.api import managers, payout_runs, statements
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
 from crosslead_payouts.models import outbox, processed_events
 from crosslead_payouts.settings import PayoutsSettings
@@ -26,7 +26,9 @@ def create_app(settings: PayoutsSettings | None = None) -> FastAPI:
     runtime.add_consumer(group_id=GROUP_ID, topics=TOPICS, handlers=handlers)
     return create_service_app(
         title="Crosslead payouts",
-        description="The commission ledger: statements for partners and earnings of managers.",
+        description=(
+            "The commission ledger: statements for partners, earnings of managers, payout runs."
+        ),
         runtime=runtime,
-        routers=[statements.router, managers.router],
+        routers=[statements.router, managers.router, payout_runs.router],
     )

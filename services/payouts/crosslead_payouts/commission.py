@@ -6,13 +6,18 @@ Every fractional number of minor units is rounded half-even by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from crosslead_common.events import CommissionTerms, FlatCommission
-from crosslead_common.money import exponent, round_minor
+from crosslead_common.events import (
+    CommissionTerms,
+    FlatCommission,
+    Money,
+    TieredCommission,
+)
+from crosslead_common.money import MoneyError, exponent, round_minor, to_minor
 
 __all__ = [
     "Accrual",
@@ -23,6 +28,7 @@ __all__ = [
     "commission_for",
     "manager_amount",
     "reverse",
+    "split",
 ]
 
 
@@ -75,9 +81,20 @@ def _fraction(value: Decimal, name: str) -> Decimal:
     return value
 
 
-def commission_for(amount_minor: int, currency: str, terms: CommissionTerms) -> tuple[int, str]:
-    """The commission on a won deal of ``amount_minor`` and the currency it is paid in: the
-    rate times the amount, or the flat amount in the flat's own currency."""
+def commission_for(
+    amount_minor: int,
+    currency: str,
+    terms: CommissionTerms,
+    *,
+    month_volume: int = 0,
+    accrued_on_lead: int = 0,
+) -> tuple[int, str]:
+    """The commission on a won deal of ``amount_minor`` and the currency it is paid in.
+
+    Percent: the rate times the amount. Flat: the flat amount, in its own currency. Tiered:
+    each part of the deal earns the rate of the tier that the agreement's won volume this month
+    (``month_volume``, before this deal) has reached at that part. A ``cap_per_lead`` limits
+    the commission of all deals on the lead together (``accrued_on_lead`` so far)."""
     if amount_minor <= 0:
         raise CommissionError(f"a won deal needs a positive amount, got {amount_minor}")
     with _exact():
@@ -85,20 +102,97 @@ def commission_for(amount_minor: int, currency: str, terms: CommissionTerms) -> 
             if not terms.amount.is_finite() or terms.amount < 0:
                 raise CommissionError(f"flat commission must be >= 0, got {terms.amount}")
             return round_minor(terms.amount.scaleb(exponent(terms.currency))), terms.currency
-        return round_minor(_fraction(terms.rate, "rate") * amount_minor), currency
+        if isinstance(terms, TieredCommission):
+            _same_currency(terms.currency, currency, "tiered commission")
+            raw = round_minor(_graduated(amount_minor, month_volume, terms))
+        else:
+            raw = round_minor(_fraction(terms.rate, "rate") * amount_minor)
+    return _capped(raw, terms.cap_per_lead, accrued_on_lead, currency), currency
+
+
+def _same_currency(expected: str, actual: str, what: str) -> None:
+    if expected != actual:
+        raise CommissionError(f"{what} is in {expected} but the deal is in {actual}")
+
+
+def _graduated(amount: int, volume_before: int, terms: TieredCommission) -> Decimal:
+    """Like tax brackets: the deal covers volumes ``[volume_before, volume_before + amount)``
+    and each slice earns the rate of the tier it falls in."""
+    bounds = [_tier_start(tier.from_amount, terms.currency) for tier in terms.tiers]
+    if not bounds or bounds[0] != 0 or bounds != sorted(set(bounds)):
+        raise CommissionError("tiers must start at 0 and ascend strictly")
+    start, end = volume_before, volume_before + amount
+    total = Decimal(0)
+    for tier, low, high in zip(terms.tiers, bounds, [*bounds[1:], None], strict=True):
+        top = end if high is None else min(end, high)
+        part = top - max(start, low)
+        if part > 0:
+            total += _fraction(tier.rate, "tier rate") * part
+    return total
+
+
+def _tier_start(amount: Decimal, currency: str) -> int:
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise CommissionError(f"tier from_amount: {exc}") from exc
+
+
+def _capped(commission: int, cap: Money | None, accrued_on_lead: int, currency: str) -> int:
+    if cap is None:
+        return commission
+    _same_currency(cap.currency, currency, "cap_per_lead")
+    try:
+        cap_minor = to_minor(cap.amount, cap.currency)
+    except MoneyError as exc:
+        raise CommissionError(f"cap_per_lead: {exc}") from exc
+    if cap_minor < 0:
+        raise CommissionError(f"cap_per_lead must be >= 0, got {cap.amount}")
+    return max(min(commission, cap_minor - accrued_on_lead), 0)
+
+
+def split(total: int, weights: Sequence[Decimal]) -> list[int]:
+    """Split ``total`` minor units in proportion to ``weights`` by the largest-remainder
+    method: every part is its exact quota rounded down, and the units left over go to the
+    largest remainders (the earlier part on a tie), so the parts always sum to ``total``."""
+    if total < 0 or not weights or any(not w.is_finite() or w < 0 for w in weights):
+        raise CommissionError("split needs a non-negative total and non-negative weights")
+    whole = sum(weights)
+    if whole == 0:
+        raise CommissionError("split needs at least one positive weight")
+    with _exact():
+        quotas = [total * w / whole for w in weights]
+        parts = [int(q.to_integral_value(rounding=ROUND_FLOOR)) for q in quotas]
+        by_remainder = sorted(range(len(parts)), key=lambda i: (parts[i] - quotas[i], i))
+    for i in by_remainder[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
 
 
 def manager_amount(commission_minor: int, manager_share: Decimal) -> int:
-    """The referring manager's part of a commission."""
-    with _exact():
-        return round_minor(_fraction(manager_share, "manager_share") * commission_minor)
+    """The referring manager's part of a commission; the partner keeps the rest."""
+    share = _fraction(manager_share, "manager_share")
+    manager, _partner = split(commission_minor, [share, 1 - share])
+    return manager
 
 
 def accrue(
-    amount_minor: int, currency: str, terms: CommissionTerms, manager_share: Decimal
+    amount_minor: int,
+    currency: str,
+    terms: CommissionTerms,
+    manager_share: Decimal,
+    *,
+    month_volume: int = 0,
+    accrued_on_lead: int = 0,
 ) -> Accrual:
-    """Commission and manager share of one won deal."""
-    commission, commission_currency = commission_for(amount_minor, currency, terms)
+    """Commission and manager share of one won deal (see :func:`commission_for`)."""
+    commission, commission_currency = commission_for(
+        amount_minor,
+        currency,
+        terms,
+        month_volume=month_volume,
+        accrued_on_lead=accrued_on_lead,
+    )
     return Accrual(commission, manager_amount(commission, manager_share), commission_currency)
 
 

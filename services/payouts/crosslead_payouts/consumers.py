@@ -30,6 +30,6 @@ async def conversion_reported(
     session: AsyncSession, event: ConversionReported, envelope: Envelope
 ) -> None:
     try:
-        await service.apply_conversion(session, event)
+        await service.apply_conversion(session, event, envelope.time)
     except (CommissionError, MoneyError) as exc:
         raise InvalidEvent(str(exc)) from exc

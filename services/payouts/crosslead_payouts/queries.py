@@ -2,24 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.auth import Principal
 from crosslead_common.errors import Problem
 from crosslead_payouts import repository
-from crosslead_payouts.ledger import CurrencyTotals, currency_totals
-from crosslead_payouts.models import LedgerEntry
+from crosslead_payouts.ledger import (
+    AccountKind,
+    CurrencyTotals,
+    Kind,
+    currency_totals,
+    statement_amount,
+)
+from crosslead_payouts.models import LedgerEntry, PayoutRun
 
-__all__ = ["ManagerEarnings", "Statement", "manager_earnings", "statement"]
+__all__ = [
+    "ManagerEarnings",
+    "Statement",
+    "StatementLine",
+    "manager_earnings",
+    "payout_run",
+    "statement",
+]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """A commission booked or reversed on the partner's account, as the partner reads it."""
+
+    lead_id: str
+    kind: Kind
+    amount: int
+    currency: str
+    counterparty_partner_id: str
+    manager_id: str | None
+    at: datetime
+    available_at: datetime
 
 
 @dataclass(frozen=True)
 class Statement:
     partner_id: str
     totals: list[CurrencyTotals]
-    lines: Sequence[LedgerEntry]
+    lines: list[StatementLine]
 
 
 @dataclass(frozen=True)
@@ -29,16 +57,50 @@ class ManagerEarnings:
     totals: list[tuple[str, int]]  # (currency, minor units), sorted by currency
 
 
-async def statement(session: AsyncSession, partner_id: str) -> Statement:
-    """Everything on ``partner_id``'s account: totals per currency and every line in time
-    order. Raises a 404 problem for a partner this service has never heard of."""
+async def statement(session: AsyncSession, partner_id: str, at: datetime) -> Statement:
+    """Everything on ``partner_id``'s account: totals per currency (with what is pending,
+    available and paid at ``at``) and every commission line in time order. Raises a 404
+    problem for a partner this service has never heard of."""
     if not await repository.partner_known(session, partner_id):
         raise Problem.not_found("partner")
-    # Totals come from the very lines returned: two queries could see two different moments
-    # of the ledger (READ COMMITTED), and a statement must add up.
-    lines = await repository.statement_lines(session, partner_id)
-    totals = currency_totals((line.currency, line.kind, line.amount_minor) for line in lines)
+    # Totals come from the very entries the lines are: two queries could see two different
+    # moments of the ledger (READ COMMITTED), and a statement must add up.
+    entries = await repository.statement_entries(session, partner_id)
+    lines = [_line(entry) for entry in entries if entry.payout_run_id is None]
+    # Debit-positive amounts on these accounts are already in the sense of net: what the
+    # partner is owed is positive, what it owes (to partners or managers) negative.
+    unsettled = ((entry.currency, entry.amount_minor, entry.is_available(at)) for entry in entries)
+    totals = currency_totals(((ln.currency, ln.kind, ln.amount) for ln in lines), unsettled)
     return Statement(partner_id, totals, lines)
+
+
+def _line(entry: LedgerEntry) -> StatementLine:
+    kind, amount = statement_amount(AccountKind(entry.kind), entry.amount_minor)
+    return StatementLine(
+        lead_id=entry.lead_id,
+        kind=kind,
+        amount=amount,
+        currency=entry.currency,
+        counterparty_partner_id=entry.counterparty_partner_id,
+        manager_id=entry.manager_id or None,
+        at=entry.created_at,
+        available_at=entry.available_at,
+    )
+
+
+async def payout_run(session: AsyncSession, run_id: str, principal: Principal) -> PayoutRun:
+    """A recorded run, for the operator or a partner that takes part in it (404 otherwise)."""
+    run = await repository.payout_run(session, run_id)
+    if run is None or not (principal.is_admin or principal.partner_id in _participants(run)):
+        raise Problem.not_found("payout run")
+    return run
+
+
+def _participants(run: PayoutRun) -> set[str]:
+    """Every partner its transfers, manager payouts and carried amounts name."""
+    items = [item for part in run.result.values() for item in part]
+    keys = ("from_partner_id", "to_partner_id", "partner_id")
+    return {item[key] for item in items for key in keys if item.get(key)}
 
 
 async def manager_earnings(

@@ -2,27 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import zlib
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_payouts.ledger import Entry, Kind
-from crosslead_payouts.models import Conversion, LeadCommission, LedgerEntry, Partner
+from crosslead_payouts.ledger import STATEMENT_ACCOUNTS, AccountKind, Entry, LeadBalance
+from crosslead_payouts.models import (
+    Account,
+    AgreementVolume,
+    Conversion,
+    LeadCommission,
+    LedgerEntry,
+    Partner,
+    PayoutRun,
+    Posting,
+)
 
 __all__ = [
     "add_conversion",
-    "add_entries",
     "add_lead_commission",
+    "add_payout_run",
+    "add_posting",
+    "add_to_month_volume",
+    "available_balances",
     "conversion_applied",
     "get_lead_commission",
+    "latest_available_at",
+    "lock_payouts",
     "manager_partner_ids",
     "manager_totals",
     "partner_id_by_key_hash",
     "partner_known",
+    "payout_run",
+    "payout_run_by_key",
+    "replayed_balances",
     "save_partner",
-    "statement_lines",
+    "statement_entries",
+    "stored_balances",
+    "unbalanced_postings",
 ]
 
 
@@ -71,33 +94,112 @@ def add_conversion(session: AsyncSession, conversion: Conversion) -> None:
     session.add(conversion)
 
 
-def add_entries(
-    session: AsyncSession,
-    conversion_id: str,
-    lead_id: str,
-    entries: Iterable[Entry],
-    at: datetime,
-) -> None:
-    session.add_all(
-        LedgerEntry(
-            conversion_id=conversion_id,
-            lead_id=lead_id,
-            partner_id=entry.partner_id,
-            counterparty_partner_id=entry.counterparty_partner_id,
-            kind=entry.kind.value,
-            manager_id=entry.manager_id,
-            amount_minor=entry.amount_minor,
-            currency=entry.currency,
-            created_at=at,
+async def add_to_month_volume(
+    session: AsyncSession, agreement_id: str, currency: str, month: str, amount: int
+) -> int:
+    """Add a won deal to the agreement's volume of ``month`` and return the volume before it.
+    The row stays locked until the transaction ends, so deals of one agreement are graduated
+    one after the other."""
+    insert = _upsert(session, AgreementVolume).values(
+        agreement_id=agreement_id, currency=currency, month=month, won_minor=amount
+    )
+    total = await session.scalar(
+        insert.on_conflict_do_update(
+            index_elements=["agreement_id", "currency", "month"],
+            set_={"won_minor": AgreementVolume.won_minor + insert.excluded.won_minor},
+        ).returning(AgreementVolume.won_minor)
+    )
+    return int(total or 0) - amount
+
+
+async def latest_available_at(
+    session: AsyncSession, lead_id: str, currency: str
+) -> datetime | None:
+    """When the last commission booked on the lead in ``currency`` becomes available."""
+    latest: datetime | None = await session.scalar(
+        select(func.max(LedgerEntry.available_at)).where(
+            LedgerEntry.lead_id == lead_id,
+            LedgerEntry.currency == currency,
+            LedgerEntry.payout_run_id.is_(None),
         )
-        for entry in entries
+    )
+    return latest
+
+
+async def add_posting(
+    session: AsyncSession,
+    posting_id: str,
+    kind: str,
+    entries: Sequence[Entry],
+    *,
+    at: datetime,
+    available_at: datetime,
+    payout_run_id: str | None = None,
+) -> None:
+    """Book ``entries`` as one posting and move the account balances by them. A posting id
+    used before raises ``IntegrityError``: each cause is posted once."""
+    await session.execute(insert(Posting).values(id=posting_id, kind=kind, created_at=at))
+    if not entries:
+        return
+    await session.execute(
+        insert(LedgerEntry),
+        [
+            {
+                "posting_id": posting_id,
+                "lead_id": entry.lead_id,
+                "partner_id": entry.partner_id,
+                "counterparty_partner_id": entry.counterparty_partner_id,
+                "kind": entry.kind.value,
+                "manager_id": entry.manager_id,
+                "amount_minor": entry.amount_minor,
+                "currency": entry.currency,
+                "available_at": available_at,
+                "payout_run_id": payout_run_id,
+                "created_at": at,
+            }
+            for entry in entries
+        ],
+    )
+    await _move_balances(session, entries)
+
+
+async def _move_balances(session: AsyncSession, entries: Sequence[Entry]) -> None:
+    moves: defaultdict[tuple[str, str, str, str, str], int] = defaultdict(int)
+    for entry in entries:
+        moves[entry.account] += entry.amount_minor
+    # One statement, its rows always in the same order: two postings touching the same accounts
+    # lock them in the same order and cannot deadlock.
+    insert = _upsert(session, Account).values(
+        [
+            {**dict(zip(_ACCOUNT_KEY, account, strict=True)), "balance_minor": amount}
+            for account, amount in sorted(moves.items())
+        ]
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=list(_ACCOUNT_KEY),
+            set_={"balance_minor": Account.balance_minor + insert.excluded.balance_minor},
+        )
     )
 
 
-async def statement_lines(session: AsyncSession, partner_id: str) -> Sequence[LedgerEntry]:
+_ACCOUNT_KEY = ("partner_id", "counterparty_partner_id", "kind", "manager_id", "currency")
+
+
+def _upsert(session: AsyncSession, model: type[Account] | type[AgreementVolume]) -> Any:
+    """An ``INSERT`` that supports ``ON CONFLICT DO UPDATE`` on the session's database."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+async def statement_entries(session: AsyncSession, partner_id: str) -> Sequence[LedgerEntry]:
+    """Every entry on the partner's commission and manager-payable accounts, in time order."""
     result = await session.scalars(
         select(LedgerEntry)
-        .where(LedgerEntry.partner_id == partner_id)
+        .where(
+            LedgerEntry.partner_id == partner_id,
+            LedgerEntry.kind.in_([kind.value for kind in STATEMENT_ACCOUNTS]),
+        )
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     )
     return result.all()
@@ -117,15 +219,110 @@ async def manager_partner_ids(
 async def manager_totals(
     session: AsyncSession, manager_id: str, partner_id: str
 ) -> list[tuple[str, int]]:
-    """``(currency, total)`` payable to a manager by its partner, sorted by currency."""
+    """``(currency, total)`` a manager has earned from its partner (paid out or not), sorted by
+    currency."""
     rows = await session.execute(
         select(LedgerEntry.currency, func.sum(LedgerEntry.amount_minor))
         .where(
             LedgerEntry.partner_id == partner_id,
             LedgerEntry.manager_id == manager_id,
-            LedgerEntry.kind == Kind.MANAGER_PAYABLE.value,
+            LedgerEntry.kind == AccountKind.MANAGER_PAYABLE.value,
+            LedgerEntry.payout_run_id.is_(None),
         )
         .group_by(LedgerEntry.currency)
         .order_by(LedgerEntry.currency)
     )
-    return [(currency, int(total)) for currency, total in rows.all()]
+    return [(currency, -int(total)) for currency, total in rows.all()]
+
+
+# --- payout runs ------------------------------------------------------------------------------
+
+
+async def lock_payouts(session: AsyncSession, currency: str) -> None:
+    """Hold the payout lock of ``currency`` until the transaction ends, so two runs never
+    settle the same balance. PostgreSQL: a transaction-level advisory lock; SQLite: every
+    write transaction already holds the database's one write lock (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = zlib.crc32(f"crosslead-payouts:{currency}".encode())
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+async def available_balances(
+    session: AsyncSession, currency: str, kind: AccountKind, at: datetime
+) -> list[LeadBalance]:
+    """Unsettled balances per account and lead of ``kind`` in ``currency``, counting entries
+    available at ``at``; signed so that a positive amount is owed to the account's owner
+    (receivables) or to its manager (manager payables)."""
+    total = func.sum(LedgerEntry.amount_minor)
+    sign = 1 if kind is AccountKind.COMMISSION_RECEIVABLE else -1
+    rows = await session.execute(
+        select(
+            LedgerEntry.lead_id,
+            LedgerEntry.partner_id,
+            LedgerEntry.counterparty_partner_id,
+            LedgerEntry.manager_id,
+            total,
+        )
+        .where(
+            LedgerEntry.currency == currency,
+            LedgerEntry.kind == kind.value,
+            LedgerEntry.available(at),
+        )
+        .group_by(
+            LedgerEntry.lead_id,
+            LedgerEntry.partner_id,
+            LedgerEntry.counterparty_partner_id,
+            LedgerEntry.manager_id,
+        )
+        .having(total != 0)
+        .order_by(LedgerEntry.lead_id, LedgerEntry.partner_id)
+    )
+    return [
+        LeadBalance(lead, partner, counterparty, manager, sign * int(amount))
+        for lead, partner, counterparty, manager, amount in rows.all()
+    ]
+
+
+async def payout_run(session: AsyncSession, run_id: str) -> PayoutRun | None:
+    return await session.get(PayoutRun, run_id)
+
+
+async def payout_run_by_key(session: AsyncSession, key: str) -> PayoutRun | None:
+    result: PayoutRun | None = await session.scalar(
+        select(PayoutRun).where(PayoutRun.idempotency_key == key)
+    )
+    return result
+
+
+def add_payout_run(session: AsyncSession, run: PayoutRun) -> None:
+    session.add(run)
+
+
+# --- reconciliation ---------------------------------------------------------------------------
+
+
+async def stored_balances(session: AsyncSession) -> dict[tuple[str, ...], int]:
+    rows = await session.execute(
+        select(*(getattr(Account, column) for column in _ACCOUNT_KEY), Account.balance_minor)
+    )
+    return {tuple(row[:-1]): int(row[-1]) for row in rows.all()}
+
+
+async def replayed_balances(session: AsyncSession) -> dict[tuple[str, ...], int]:
+    columns = [getattr(LedgerEntry, column) for column in _ACCOUNT_KEY]
+    rows = await session.execute(
+        select(*columns, func.sum(LedgerEntry.amount_minor)).group_by(*columns)
+    )
+    return {tuple(row[:-1]): int(row[-1]) for row in rows.all()}
+
+
+async def unbalanced_postings(session: AsyncSession) -> list[tuple[str, str, int]]:
+    """``(posting_id, currency, debits - credits)`` of every posting that does not balance."""
+    total = func.sum(LedgerEntry.amount_minor)
+    rows = await session.execute(
+        select(LedgerEntry.posting_id, LedgerEntry.currency, total)
+        .group_by(LedgerEntry.posting_id, LedgerEntry.currency)
+        .having(total != 0)
+        .order_by(LedgerEntry.posting_id)
+    )
+    return [(posting, currency, int(amount)) for posting, currency, amount in rows.all()]

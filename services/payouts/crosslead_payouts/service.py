@@ -3,6 +3,10 @@ transaction; the caller (here: the event consumer) owns the commit."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common import events
@@ -10,10 +14,10 @@ from crosslead_common.db import utcnow
 from crosslead_common.money import from_minor, to_minor
 from crosslead_payouts import commission, repository
 from crosslead_payouts.commission import Accrual, CommissionError
-from crosslead_payouts.ledger import Parties, deal_entries
-from crosslead_payouts.models import Conversion, LeadCommission, outbox
+from crosslead_payouts.ledger import AccountKind, Parties, RunPlan, deal_entries, plan_run
+from crosslead_payouts.models import Conversion, LeadCommission, PayoutRun, outbox
 
-__all__ = ["apply_conversion", "register_partner"]
+__all__ = ["apply_conversion", "register_partner", "run_payouts"]
 
 
 async def register_partner(session: AsyncSession, event: events.PartnerRegistered) -> None:
@@ -23,18 +27,20 @@ async def register_partner(session: AsyncSession, event: events.PartnerRegistere
     )
 
 
-async def apply_conversion(session: AsyncSession, event: events.ConversionReported) -> None:
-    """Accrue the commission of a won deal, or reverse part of it for a refund, and publish
-    ``CommissionAccrued`` / ``CommissionReversed``. A conversion already applied (even under
-    another event id) changes nothing. Raises :class:`CommissionError` or
+async def apply_conversion(
+    session: AsyncSession, event: events.ConversionReported, at: datetime
+) -> None:
+    """Accrue the commission of a won deal reported at ``at``, or reverse part of it for a
+    refund, and publish ``CommissionAccrued`` / ``CommissionReversed``. A conversion already
+    applied (even under another event id) changes nothing. Raises :class:`CommissionError` or
     :class:`~crosslead_common.money.MoneyError` for a conversion that can never be applied."""
     if await repository.conversion_applied(session, event.conversion_id):
         return
     amount = to_minor(event.amount, event.currency)
     if event.status == "won":
-        booked = await _accrue(session, event, amount)
+        booked = await _accrue(session, event, amount, at)
     else:
-        booked = await _refund(session, event, amount)
+        booked = await _refund(session, event, amount, at)
     repository.add_conversion(
         session,
         Conversion(
@@ -52,10 +58,24 @@ async def apply_conversion(session: AsyncSession, event: events.ConversionReport
     )
 
 
-async def _accrue(session: AsyncSession, event: events.ConversionReported, amount: int) -> Accrual:
-    accrual = commission.accrue(amount, event.currency, event.commission, event.manager_share)
+async def _accrue(
+    session: AsyncSession, event: events.ConversionReported, amount: int, at: datetime
+) -> Accrual:
+    if event.holding_days < 0:
+        raise CommissionError(f"holding_days must be >= 0, got {event.holding_days}")
+    month_volume = await repository.add_to_month_volume(
+        session, event.agreement_id, event.currency, f"{at.astimezone(UTC):%Y-%m}", amount
+    )
     parties = Parties(event.source_partner_id, event.target_partner_id, event.manager_id)
     totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
+    accrual = commission.accrue(
+        amount,
+        event.currency,
+        event.commission,
+        event.manager_share,
+        month_volume=month_volume,
+        accrued_on_lead=0 if totals is None else totals.commission_minor,
+    )
     if totals is None:
         totals = repository.add_lead_commission(
             session, _new_totals(event.lead_id, event.currency, parties, accrual.currency)
@@ -77,12 +97,18 @@ async def _accrue(session: AsyncSession, event: events.ConversionReported, amoun
         manager_minor=accrual.manager,
         currency=accrual.currency,
         reversal=False,
+        at=at,
+        available_at=at + timedelta(days=event.holding_days),
     )
     return accrual
 
 
-async def _refund(session: AsyncSession, event: events.ConversionReported, amount: int) -> Accrual:
-    """Returns what was reversed, as positive amounts."""
+async def _refund(
+    session: AsyncSession, event: events.ConversionReported, amount: int, at: datetime
+) -> Accrual:
+    """Returns what was reversed, as positive amounts. The reversal becomes available with the
+    lead's latest commission: inside the holding period it cancels the pending amount; after
+    it, the available one (which, after a payout, goes negative until the next run)."""
     totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
     if totals is None:
         raise CommissionError(
@@ -95,6 +121,7 @@ async def _refund(session: AsyncSession, event: events.ConversionReported, amoun
     totals.updated_at = utcnow()
     # The reversal goes to the parties the commission was accrued for.
     currency = totals.commission_currency
+    held_until = await repository.latest_available_at(session, event.lead_id, currency)
     await _book(
         session,
         event,
@@ -103,6 +130,8 @@ async def _refund(session: AsyncSession, event: events.ConversionReported, amoun
         manager_minor=reversal.manager,
         currency=currency,
         reversal=True,
+        at=at,
+        available_at=max(at, held_until or at),
     )
     return Accrual(reversal.commission, reversal.manager, currency)
 
@@ -116,10 +145,22 @@ async def _book(
     manager_minor: int,
     currency: str,
     reversal: bool,
+    at: datetime,
+    available_at: datetime,
 ) -> None:
+    """Post the deal's entries (negated for a reversal) and publish what happened."""
     sign = -1 if reversal else 1
-    entries = deal_entries(parties, sign * commission_minor, sign * manager_minor, currency)
-    repository.add_entries(session, event.conversion_id, event.lead_id, entries, utcnow())
+    entries = deal_entries(
+        event.lead_id, parties, sign * commission_minor, sign * manager_minor, currency
+    )
+    await repository.add_posting(
+        session,
+        event.conversion_id,
+        "reversal" if reversal else "accrual",
+        entries,
+        at=at,
+        available_at=available_at,
+    )
     published = events.CommissionReversed if reversal else events.CommissionAccrued
     await outbox.add(
         session,
@@ -134,6 +175,68 @@ async def _book(
             currency=currency,
         ),
     )
+
+
+async def run_payouts(
+    session: AsyncSession,
+    currency: str,
+    *,
+    minimum: int,
+    at: datetime,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+) -> tuple[PayoutRun, bool]:
+    """Settle everything available in ``currency`` at ``at`` (see :func:`plan_run`), record the
+    run, and publish ``PayoutSettled`` for each lead it settled. With an ``idempotency_key``
+    already used, returns that run instead; the flag says whether a new run was made."""
+    await repository.lock_payouts(session, currency)
+    if idempotency_key is not None:
+        earlier = await repository.payout_run_by_key(session, idempotency_key)
+        if earlier is not None:
+            return earlier, False
+    plan = plan_run(
+        currency,
+        await repository.available_balances(
+            session, currency, AccountKind.COMMISSION_RECEIVABLE, at
+        ),
+        await repository.available_balances(session, currency, AccountKind.MANAGER_PAYABLE, at),
+        minimum,
+    )
+    run = PayoutRun(
+        id=f"run_{uuid.uuid4().hex}",
+        currency=currency,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        result=_result(plan),
+        created_at=at,
+    )
+    await repository.add_posting(
+        session, run.id, "settlement", plan.entries, at=at, available_at=at, payout_run_id=run.id
+    )
+    repository.add_payout_run(session, run)
+    for settled in plan.settled_leads.values():
+        await outbox.add(
+            session,
+            events.PayoutSettled(
+                payout_run_id=run.id,
+                lead_id=settled.lead_id,
+                source_partner_id=settled.source_partner_id,
+                target_partner_id=settled.target_partner_id,
+                commission=from_minor(settled.commission, currency),
+                manager_amount=from_minor(settled.manager, currency),
+                currency=currency,
+            ),
+        )
+    return run, True
+
+
+def _result(plan: RunPlan) -> dict[str, list[dict[str, object]]]:
+    """What a run did, in minor units, as recorded with it."""
+    return {
+        "transfers": [dataclasses.asdict(item) for item in plan.transfers],
+        "manager_payouts": [dataclasses.asdict(item) for item in plan.manager_payouts],
+        "carried_forward": [dataclasses.asdict(item) for item in plan.carried_forward],
+    }
 
 
 def _parties(totals: LeadCommission) -> Parties:

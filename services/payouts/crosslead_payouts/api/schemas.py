@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from crosslead_common.money import from_minor
+from crosslead_common.money import MoneyError, exponent, from_minor
 from crosslead_payouts.ledger import CurrencyTotals, Kind
-from crosslead_payouts.models import LedgerEntry
-from crosslead_payouts.queries import ManagerEarnings, Statement
+from crosslead_payouts.models import PayoutRun
+from crosslead_payouts.queries import ManagerEarnings, Statement, StatementLine
 
-__all__ = ["ManagerEarningsOut", "StatementOut"]
+__all__ = ["ManagerEarningsOut", "PayoutRunIn", "PayoutRunOut", "StatementOut"]
 
 _MONEY = Field(description="Decimal string in the currency's minor unit", examples=["100.00"])
 
@@ -39,6 +40,25 @@ class CurrencyTotalsOut(BaseModel):
         )
 
 
+class BalanceOut(BaseModel):
+    """Where a currency's ``net`` stands: ``net = pending + available + paid``."""
+
+    currency: str
+    pending: str = Field(description="Still in its holding period", examples=["30.00"])
+    available: str = Field(description="Settled by the next payout run", examples=["50.00"])
+    paid: str = Field(description="Settled by payout runs so far", examples=["0.00"])
+
+    @classmethod
+    def of(cls, totals: CurrencyTotals) -> BalanceOut:
+        c = totals.currency
+        return cls(
+            currency=c,
+            pending=_money(totals.pending, c),
+            available=_money(totals.available, c),
+            paid=_money(totals.paid, c),
+        )
+
+
 class StatementLineOut(BaseModel):
     lead_id: str
     kind: Kind
@@ -49,30 +69,63 @@ class StatementLineOut(BaseModel):
     counterparty_partner_id: str = Field(description="The other partner of the deal")
     manager_id: str | None = Field(description="The referring manager, on manager_payable lines")
     at: datetime
+    available_at: datetime = Field(description="When the holding period ends")
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> StatementLineOut:
+    def of(cls, line: StatementLine) -> StatementLineOut:
         return cls(
-            lead_id=entry.lead_id,
-            kind=Kind(entry.kind),
-            amount=_money(entry.amount_minor, entry.currency),
-            currency=entry.currency,
-            counterparty_partner_id=entry.counterparty_partner_id,
-            manager_id=entry.manager_id,
-            at=entry.created_at,
+            lead_id=line.lead_id,
+            kind=line.kind,
+            amount=_money(line.amount, line.currency),
+            currency=line.currency,
+            counterparty_partner_id=line.counterparty_partner_id,
+            manager_id=line.manager_id,
+            at=line.at,
+            available_at=line.available_at,
         )
 
 
 class StatementOut(BaseModel):
     partner_id: str
     currency_totals: list[CurrencyTotalsOut]
+    balances: list[BalanceOut] = Field(
+        description="Per currency, the part of net that is pending, available and paid"
+    )
     lines: list[StatementLineOut]
+
+    CSV_HEADER: ClassVar[tuple[str, ...]] = (
+        "lead_id",
+        "kind",
+        "amount",
+        "currency",
+        "counterparty_partner_id",
+        "manager_id",
+        "at",
+        "available_at",
+    )
+
+    def csv_rows(self) -> list[tuple[object, ...]]:
+        """One row per line, in the order of :attr:`CSV_HEADER`."""
+        return [
+            (
+                line.lead_id,
+                line.kind.value,
+                line.amount,
+                line.currency,
+                line.counterparty_partner_id,
+                line.manager_id,
+                line.at.isoformat(),
+                line.available_at.isoformat(),
+            )
+            for line in self.lines
+        ]
 
     @classmethod
     def of(cls, statement: Statement) -> StatementOut:
         return cls(
             partner_id=statement.partner_id,
             currency_totals=[CurrencyTotalsOut.of(t) for t in statement.totals],
+            balances=[BalanceOut.of(t) for t in statement.totals],
             lines=[StatementLineOut.of(line) for line in statement.lines],
         )
 
@@ -93,4 +146,102 @@ class ManagerEarningsOut(BaseModel):
             manager_id=earnings.manager_id,
             partner_id=earnings.partner_id,
             totals=[MoneyOut(currency=c, amount=_money(m, c)) for c, m in earnings.totals],
+        )
+
+
+class PayoutRunIn(BaseModel):
+    currency: str = Field(description="ISO 4217 code; a run settles one currency", examples=["EUR"])
+
+    @field_validator("currency")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        try:
+            exponent(value)
+        except MoneyError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+
+class TransferOut(BaseModel):
+    from_partner_id: str
+    to_partner_id: str
+    amount: str = _MONEY
+    currency: str
+
+
+class ManagerPayoutOut(BaseModel):
+    partner_id: str = Field(description="The source partner that pays its manager")
+    manager_id: str
+    amount: str = _MONEY
+    currency: str
+
+
+class CarryOut(BaseModel):
+    """An amount left for a later run: below the minimum payout, or negative (the partner was
+    paid more than it has earned since, after a refund)."""
+
+    from_partner_id: str
+    to_partner_id: str | None = Field(description="null for an amount owed to a manager")
+    manager_id: str | None
+    amount: str = Field(description="What from owes to; negative: the other way round")
+    currency: str
+
+
+class PayoutRunOut(BaseModel):
+    id: str
+    currency: str
+    created_at: datetime
+    transfers: list[TransferOut]
+    manager_payouts: list[ManagerPayoutOut]
+    carried_forward: list[CarryOut]
+
+    CSV_HEADER: ClassVar[tuple[str, ...]] = (
+        "type",
+        "from_partner_id",
+        "to_partner_id",
+        "manager_id",
+        "amount",
+        "currency",
+    )
+
+    def csv_rows(self) -> list[tuple[object, ...]]:
+        """One row per transfer, manager payout and carried amount (``type`` says which)."""
+        return [
+            *(
+                ("transfer", t.from_partner_id, t.to_partner_id, None, t.amount, t.currency)
+                for t in self.transfers
+            ),
+            *(
+                ("manager_payout", m.partner_id, None, m.manager_id, m.amount, m.currency)
+                for m in self.manager_payouts
+            ),
+            *(
+                (
+                    "carried_forward",
+                    c.from_partner_id,
+                    c.to_partner_id,
+                    c.manager_id,
+                    c.amount,
+                    c.currency,
+                )
+                for c in self.carried_forward
+            ),
+        ]
+
+    @classmethod
+    def of(cls, run: PayoutRun) -> PayoutRunOut:
+        c = run.currency
+
+        def money(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [{**item, "amount": _money(item["amount"], c), "currency": c} for item in items]
+
+        return cls(
+            id=run.id,
+            currency=c,
+            created_at=run.created_at,
+            transfers=[TransferOut(**item) for item in money(run.result["transfers"])],
+            manager_payouts=[
+                ManagerPayoutOut(**item) for item in money(run.result["manager_payouts"])
+            ],
+            carried_forward=[CarryOut(**item) for item in money(run.result["carried_forward"])],
         )

@@ -1,0 +1,222 @@
+"""The ledger's guarantees on real databases: the database refuses to change or delete entries,
+one conversion delivered many times at once is posted once, ``crosslead-payouts reconcile``
+finds every balance that does not match its entries, and the migration keeps the entries the
+first schema booked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka.structs import ConsumerRecord
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from crosslead_common.db import Database
+from crosslead_common.events import Envelope, Topic
+from crosslead_common.kafka import EventConsumer, create_producer
+from crosslead_common.localstack import LocalBroker
+from crosslead_common.migrations import upgrade
+from crosslead_payouts import queries, service
+from crosslead_payouts.cli import MIGRATIONS, main
+from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
+from crosslead_payouts.models import Base, LedgerEntry, Posting, processed_events
+from crosslead_payouts.reconcile import reconcile
+from tests.integration.test_payouts_api import conversion
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await upgrade(database_url, MIGRATIONS, Base.metadata)
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+async def won_deal(db: Database, lead_id: str = "lead_1") -> None:
+    async with db.transaction() as session:
+        await service.apply_conversion(
+            session, conversion(lead_id, "won", "1000.00"), datetime.now(UTC)
+        )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entries SET amount_minor = amount_minor + 1",
+        "DELETE FROM ledger_entries",
+        "UPDATE postings SET kind = 'accrual'",
+        "DELETE FROM postings",
+    ],
+)
+async def test_the_database_refuses_to_change_or_delete_ledger_rows(
+    db: Database, statement: str
+) -> None:
+    await won_deal(db)
+    with pytest.raises(DBAPIError, match="append-only"):
+        async with db.transaction() as session:
+            await session.execute(text(statement))
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(func.sum(LedgerEntry.amount_minor))) == 0
+        assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 4
+
+
+def record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=Topic.CONVERSIONS,
+        partition=0,
+        offset=0,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.subject.encode(),
+        value=envelope.to_bytes(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=[],
+    )
+
+
+async def test_one_conversion_delivered_ten_times_at_once_is_posted_once(
+    db: Database, broker: LocalBroker
+) -> None:
+    won = conversion("lead_1", "won", "1000.00")
+    envelope = Envelope.wrap(won, source="test")
+    # The same event ten times, and the same conversion under three more event ids.
+    records = [record(envelope)] * 10 + [record(Envelope.wrap(won, source="test"))] * 3
+    producer = create_producer(broker.bootstrap_servers, client_id="test")
+    await producer.start()
+    try:
+        consumers = [
+            EventConsumer(
+                db=db,
+                processed=processed_events,
+                producer=producer,
+                bootstrap_servers=broker.bootstrap_servers,
+                group_id=GROUP_ID,
+                topics=TOPICS,
+                handlers=handlers,
+            )
+            for _ in records
+        ]
+        await asyncio.gather(*(c.process(r) for c, r in zip(consumers, records, strict=True)))
+    finally:
+        await producer.stop()
+
+    async with db.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Posting)) == 1
+        entries = (await session.scalars(select(LedgerEntry.amount_minor))).all()
+    assert sorted(entries) == [-10_000, -2_000, 2_000, 10_000]
+
+
+async def test_reconcile_command_reports_balances_that_differ_from_their_entries(
+    db: Database,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("CROSSLEAD_ADMIN_TOKEN", "test-admin-token-0123456789")
+    monkeypatch.setenv("CROSSLEAD_PAYOUTS_DATABASE_URL", database_url)
+    await won_deal(db, "lead_1")
+    await won_deal(db, "lead_2")
+
+    with pytest.raises(SystemExit) as sound:
+        await asyncio.to_thread(main, ["reconcile"])
+    assert sound.value.code == 0
+    assert "0 discrepancies" in capsys.readouterr().out
+
+    async with db.transaction() as session:  # balances are not append-only: tamper with one
+        await session.execute(
+            text(
+                "UPDATE accounts SET balance_minor = balance_minor + 1 "
+                "WHERE kind = 'commission_receivable'"
+            )
+        )
+    with pytest.raises(SystemExit) as broken:
+        await asyncio.to_thread(main, ["reconcile"])
+    assert broken.value.code == 1
+    out = capsys.readouterr().out
+    assert "account ptr_shop/ptr_installer/commission_receivable//EUR: expected 20000" in out
+    assert "1 discrepancies" in out
+
+
+async def test_the_migration_rebooks_the_single_entry_ledger_as_balanced_postings(
+    database_url: str,
+) -> None:
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "f9bdd683c586"))
+            # What the first schema booked for a 1 000.00 deal and a 500.00 refund on it.
+            for conversion_id, commission, manager_share in (
+                ("cnv_won", 10_000, 2_000),
+                ("cnv_refund", -5_000, -1_000),
+            ):
+                for partner, other, kind, manager, amount in (
+                    ("ptr_shop", "ptr_installer", "commission_earned", None, commission),
+                    ("ptr_installer", "ptr_shop", "commission_owed", None, commission),
+                    ("ptr_shop", "ptr_installer", "manager_payable", "m-1", manager_share),
+                ):
+                    await conn.execute(
+                        text(
+                            "INSERT INTO ledger_entries (conversion_id, lead_id, partner_id, "
+                            "counterparty_partner_id, kind, manager_id, amount_minor, currency, "
+                            "created_at) VALUES (:c, 'lead_1', :p, :o, :k, :m, :a, 'EUR', :at)"
+                        ),
+                        {
+                            "c": conversion_id,
+                            "p": partner,
+                            "o": other,
+                            "k": kind,
+                            "m": manager,
+                            "a": amount,
+                            "at": datetime.now(UTC),
+                        },
+                    )
+        await upgrade(database_url, MIGRATIONS, Base.metadata)
+        async with database.sessionmaker() as session:
+            assert await reconcile(session) == []
+            statement = await queries.statement(session, "ptr_shop", datetime.now(UTC))
+            postings = (await session.scalars(select(Posting.kind).order_by(Posting.id))).all()
+        assert [(t.earned, t.manager_payable, t.available) for t in statement.totals] == [
+            (5_000, 1_000, 4_000)
+        ]
+        assert postings == ["reversal", "accrual"]  # cnv_refund, cnv_won
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with database.transaction() as session:
+                await session.execute(text("DELETE FROM ledger_entries"))
+    finally:
+        await database.dispose()
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    config.attributes["metadata"] = Base.metadata
+    return config
+
+
+async def test_a_run_with_an_earlier_clock_never_settles_a_settled_balance_again(
+    db: Database,
+) -> None:
+    # Two replicas, or a run that waited for another's lock: the later run's clock is behind.
+    await won_deal(db)
+    now = datetime.now(UTC)
+
+    async def run_at(at: datetime) -> dict[str, Any]:
+        async with db.transaction() as session:
+            run, _ = await service.run_payouts(session, "EUR", minimum=0, at=at)
+        return run.result
+
+    first = await run_at(now + timedelta(seconds=5))
+    assert first["transfers"] == [
+        {"from_partner_id": "ptr_installer", "to_partner_id": "ptr_shop", "amount": 10_000}
+    ]
+    assert await run_at(now) == {"transfers": [], "manager_payouts": [], "carried_forward": []}
