@@ -1,13 +1,16 @@
-"""The console command every service ships: ``crosslead-<service> serve|migrate|revision``."""
+"""The console command every service ships: ``crosslead-<service> serve|migrate|revision``,
+plus any maintenance tasks of the service's own (``crosslead-payouts reconcile``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import sys
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from sqlalchemy import MetaData
@@ -15,7 +18,16 @@ from sqlalchemy import MetaData
 from crosslead_common.migrations import make_revision, upgrade
 from crosslead_common.settings import ServiceSettings
 
-__all__ = ["ServiceCommand"]
+__all__ = ["ServiceCommand", "Task"]
+
+
+@dataclass(frozen=True)
+class Task:
+    """A maintenance subcommand: runs against the service's database URL and returns the
+    process exit code."""
+
+    help: str
+    run: Callable[[str], Coroutine[Any, Any, int]]
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,7 @@ class ServiceCommand:
     migrations: Path
     metadata: MetaData
     default_port: int
+    tasks: Mapping[str, Task] = field(default_factory=dict)
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         parser = argparse.ArgumentParser(prog=f"crosslead-{self.name}")
@@ -36,6 +49,8 @@ class ServiceCommand:
         sub.add_parser("migrate", help="upgrade the database to the newest schema")
         revision = sub.add_parser("revision", help="autogenerate a migration (developers)")
         revision.add_argument("-m", "--message", required=True)
+        for name, task in self.tasks.items():
+            sub.add_parser(name, help=task.help, description=task.help)
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -48,6 +63,8 @@ class ServiceCommand:
                 log_level="warning",
                 access_log=False,
             )
+        elif args.command in self.tasks:
+            sys.exit(asyncio.run(self.tasks[args.command].run(self.settings().database_url)))
         elif args.command == "migrate":
             asyncio.run(upgrade(self.settings().database_url, self.migrations, self.metadata))
             print(f"{self.name}: database is at the newest revision")

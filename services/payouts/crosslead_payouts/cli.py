@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
-from crosslead_common.cli import ServiceCommand
+from crosslead_common.cli import ServiceCommand, Task
 from crosslead_common.db import Database
 from crosslead_payouts.models import Base
 from crosslead_payouts.reconcile import reconcile
 from crosslead_payouts.settings import PayoutsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-command = ServiceCommand(
-    name="payouts",
-    app_factory="crosslead_payouts.app:create_app",
-    settings=PayoutsSettings,
-    migrations=MIGRATIONS,
-    metadata=Base.metadata,
-    default_port=8003,
-)
 
 
 async def run_reconcile(database_url: str) -> int:
@@ -40,19 +27,22 @@ async def run_reconcile(database_url: str) -> int:
     return 1 if discrepancies else 0
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] != ["reconcile"]:
-        command.main(args)
-        return
-    # The shared command knows serve, migrate and revision; reconcile is the ledger's own.
-    argparse.ArgumentParser(
-        prog="crosslead-payouts reconcile",
-        description="Recompute every balance from the ledger entries and report discrepancies "
-        "(exit code 1 if there are any).",
-    ).parse_args(args[1:])
-    sys.exit(asyncio.run(run_reconcile(PayoutsSettings().database_url)))
-
+command = ServiceCommand(
+    name="payouts",
+    app_factory="crosslead_payouts.app:create_app",
+    settings=PayoutsSettings,
+    migrations=MIGRATIONS,
+    metadata=Base.metadata,
+    default_port=8003,
+    tasks={
+        "reconcile": Task(
+            "recompute every balance from the ledger entries and report discrepancies "
+            "(exit code 1 if there are any)",
+            run_reconcile,
+        )
+    },
+)
+main = command.main
 
 if __name__ == "__main__":
     main()
