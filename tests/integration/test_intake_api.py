@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -51,12 +53,40 @@ class Intake:
         self.db = db
         self.broker = broker
 
-    async def partner(self, name: str, offers: list[str], regions: list[str]) -> dict[str, Any]:
+    async def partner(
+        self, name: str, offers: list[str], regions: list[str], **settings: Any
+    ) -> dict[str, Any]:
         response = await self.client.post(
-            "/v1/partners", headers=ADMIN, json={"name": name, "offers": offers, "regions": regions}
+            "/v1/partners",
+            headers=ADMIN,
+            json={"name": name, "offers": offers, "regions": regions, **settings},
         )
         assert response.status_code == 201, response.text
         return dict(response.json())
+
+    async def agreement(
+        self, source: dict[str, Any], target: dict[str, Any], **terms: Any
+    ) -> dict[str, Any]:
+        """An agreement for installation leads from ``source`` to ``target`` (10 %, 20 %)."""
+        body = {
+            "source_partner_id": source["id"],
+            "target_partner_id": target["id"],
+            "categories": ["installation"],
+            "commission": {"type": "percent", "rate": "0.10"},
+            "manager_share": "0.20",
+            **terms,
+        }
+        response = await self.client.post("/v1/agreements", headers=ADMIN, json=body)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def lead(self, source: dict[str, Any], **overrides: Any) -> str:
+        """Submit ``lead_body(**overrides)`` from ``source``; returns the lead id."""
+        response = await self.client.post(
+            "/v1/leads", headers=auth(source["api_key"]), json=lead_body(**overrides)
+        )
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
 
     async def count_leads(self) -> int:
         async with self.db.sessionmaker() as session:
@@ -92,19 +122,29 @@ class Intake:
         return found
 
 
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
+@asynccontextmanager
+async def running_intake(
+    database_url: str, broker: LocalBroker, **settings: Any
+) -> AsyncIterator[Intake]:
+    """The intake service on a migrated database, with ``settings`` overriding the defaults."""
     await upgrade(database_url, MIGRATIONS, Base.metadata)
-    settings = IntakeSettings(
+    config = IntakeSettings(
         admin_token=ADMIN_TOKEN,
         database_url=database_url,
         kafka_bootstrap_servers=broker.bootstrap_servers,
         kafka_topic_partitions=2,
+        **settings,
     )
     db = Database(database_url)
-    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as client:
+    async with serve(create_app(config)) as url, httpx.AsyncClient(base_url=url) as client:
         yield Intake(client, db, broker)
     await db.dispose()
+
+
+@pytest.fixture
+async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
+    async with running_intake(database_url, broker) as running:
+        yield running
 
 
 async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake) -> None:
@@ -179,16 +219,9 @@ async def submitted_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any]
     (shop, fitter, agreement id, lead id)."""
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
-    terms = {
-        "source_partner_id": shop["id"],
-        "target_partner_id": fitter["id"],
-        "categories": ["installation"],
-        "commission": {"type": "percent", "rate": "0.10"},
-        "manager_share": "0.20",
-    }
-    agreement = await intake.client.post("/v1/agreements", headers=ADMIN, json=terms)
+    agreement = await intake.agreement(shop, fitter)
     lead = await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
-    return shop, fitter, agreement.json()["id"], lead.json()["id"]
+    return shop, fitter, agreement["id"], lead.json()["id"]
 
 
 async def route(
@@ -305,7 +338,7 @@ async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Inta
         ("won", "1000.00"),
         ("refunded", "500.00"),
     ]
-    assert events[0].data["commission"] == {"type": "percent", "rate": "0.10"}
+    assert events[0].data["commission"] == {"type": "percent", "rate": "0.10", "cap_per_lead": None}
     assert events[0].data["manager_id"] == "mgr-7"
     assert events[0].data["source_partner_id"] == shop["id"]
 
@@ -420,3 +453,83 @@ async def test_no_malformed_lead_or_conversion_causes_a_server_error(intake: Int
     assert nul_in_path.json()["errors"] == [
         {"field": "path", "message": "must not contain NUL characters"}
     ]
+
+
+async def test_no_malformed_settings_terms_or_warm_up_request_causes_a_server_error(
+    intake: Intake,
+) -> None:
+    shop = await intake.partner("Window shop", ["windows"], ["berlin"])
+    fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
+    await intake.agreement(shop, fitter)
+    availability = {
+        "timezone": "Europe/Berlin",
+        "weekdays": [1, 2],
+        "start": "08:00",
+        "end": "17:00",
+    }
+    settings = {"capacity_per_day": 9, "capacity_per_hour": 2, "availability": availability}
+    tiered = {
+        "type": "tiered",
+        "currency": "EUR",
+        "tiers": [{"from_amount": "0", "rate": "0.05"}, {"from_amount": "100", "rate": "0.1"}],
+        "cap_per_lead": {"amount": "50", "currency": "EUR"},
+    }
+    capped = {"type": "percent", "rate": "0.1", "cap_per_lead": {"amount": "50", "currency": "EUR"}}
+    agreement = {
+        "source_partner_id": fitter["id"],
+        "target_partner_id": shop["id"],
+        "categories": ["windows"],
+        "manager_share": "0.2",
+        "priority": 3,
+        "holding_days": 10,
+    }
+    consent = {**lead_body()["consent"], "categories": ["installation"]}
+    requests: list[tuple[str, str, dict[str, str], dict[str, Any]]] = [
+        (
+            "POST",
+            "/v1/partners",
+            ADMIN,
+            {"name": "P", "offers": ["a"], "regions": ["b"], **settings},
+        ),
+        (
+            "PATCH",
+            f"/v1/partners/{fitter['id']}",
+            auth(fitter["api_key"]),
+            settings | {"paused": True},
+        ),
+        ("POST", "/v1/agreements", ADMIN, agreement | {"commission": tiered}),
+        ("POST", "/v1/agreements", ADMIN, agreement | {"commission": capped}),
+        ("POST", "/v1/leads", auth(shop["api_key"]), lead_body(consent=consent)),
+        (
+            "POST",
+            "/v1/pitch-cards",
+            auth(fitter["api_key"]),
+            {"category": "installation", "headline": "h", "talking_points": ["p"]},
+        ),
+    ]
+    statuses: set[int] = set()
+    for method, url, headers, valid in requests:
+        for field, body in broken_variants(valid):
+            response = await intake.client.request(method, url, headers=headers, json=body)
+            assert response.status_code < 500, (url, field, body, response.text)
+            statuses.add(response.status_code)
+    for wrong in WRONG_VALUES:
+        for complements in (wrong, [wrong], ["doors", wrong]):
+            response = await intake.client.put(
+                "/v1/complements/windows", headers=ADMIN, json=complements
+            )
+            assert response.status_code < 500, (complements, response.text)
+        if isinstance(wrong, str):
+            for url, params in [
+                ("/v1/cross-sell", {"category": wrong}),
+                ("/v1/reports/partners", {"window_days": wrong}),
+            ]:
+                response = await intake.client.get(
+                    url, headers=auth(shop["api_key"]), params=params
+                )
+                assert response.status_code < 500, (url, wrong, response.text)
+            segment = quote(wrong, safe="")
+            for url in (f"/v1/pitch-cards/{segment}", f"/v1/complements/{segment}"):
+                response = await intake.client.get(url, headers=auth(shop["api_key"]))
+                assert response.status_code < 500, (url, response.text)
+    assert 422 in statuses

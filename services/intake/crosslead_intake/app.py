@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from crosslead_common.events import Topic
 from crosslead_common.runtime import Runtime, create_service_app
 from crosslead_intake import repository
-from crosslead_intake.api import agreements, conversions, leads, partners
+from crosslead_intake.api import agreements, conversions, leads, partners, reports, warmup
 from crosslead_intake.consumers import handlers
+from crosslead_intake.customers import CustomerMatcher
 from crosslead_intake.models import outbox, processed_events
 from crosslead_intake.settings import IntakeSettings
 
@@ -27,9 +30,22 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         topics=[Topic.LEADS, Topic.COMMISSIONS],
         handlers=handlers,
     )
-    return create_service_app(
+    app = create_service_app(
         title="Crosslead intake",
         description="Where partner systems submit leads, answer offers and report deals.",
         runtime=runtime,
-        routers=[partners.router, agreements.router, leads.router, conversions.router],
+        routers=[
+            partners.router,
+            agreements.router,
+            leads.router,
+            conversions.router,
+            warmup.pitch_cards,
+            warmup.complements,
+            warmup.cross_sell,
+            reports.router,
+        ],
     )
+    app.state.customer_matcher = CustomerMatcher(
+        key=settings.customer_key(), window=timedelta(days=settings.duplicate_window_days)
+    )
+    return app

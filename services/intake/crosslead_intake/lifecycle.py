@@ -4,28 +4,42 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACCEPTABLE", "CONVERTIBLE", "next_status"]
+__all__ = ["ACCEPTABLE", "CONVERTIBLE", "REROUTABLE", "WON", "next_status", "takes_routing"]
 
 #: Statuses in which the target partner may still accept or reject the offer.
 ACCEPTABLE: Final = frozenset({"routed", "delivered"})
 #: Statuses in which the target partner may report deals on the lead.
 CONVERTIBLE: Final = frozenset({"accepted", "converted", "refunded", "paid"})
+#: Statuses in which the router may (again) offer the lead, put it on hold or give up on it.
+REROUTABLE: Final = frozenset({"received", "waiting", "rejected", "expired"})
+#: Statuses of a lead on which a deal was won (a refund or a payout comes after a won deal).
+WON: Final = frozenset({"converted", "refunded", "paid"})
 
 # fact → the statuses it moves the lead out of. Facts arrive from three services and may
 # arrive late (a `delivered` after the partner already accepted): a fact never moves a lead
-# backwards, it is only recorded in the timeline.
+# backwards, it is only recorded in the timeline. A `duplicate` lead is never offered, so no
+# fact moves it.
 _TRANSITIONS: Final[dict[str, frozenset[str]]] = {
-    "routed": frozenset({"received", "waiting"}),
-    "unroutable": frozenset({"received", "waiting"}),
+    "routed": REROUTABLE,
+    "waiting": REROUTABLE - {"waiting"},
+    "unroutable": REROUTABLE,
     "delivered": frozenset({"routed"}),
     "accepted": ACCEPTABLE,
     "rejected": ACCEPTABLE,
     "expired": ACCEPTABLE,
-    "converted": frozenset({"accepted", "converted", "refunded"}),
-    "refunded": frozenset({"converted"}),
+    "converted": frozenset({"accepted", "converted", "refunded", "paid"}),
+    "refunded": frozenset({"converted", "paid"}),
+    "paid": frozenset({"converted"}),
 }
 
 
 def next_status(current: str, fact: str) -> str:
     """The lead's status after ``fact``; unchanged when the fact does not move it."""
     return fact if current in _TRANSITIONS.get(fact, frozenset()) else current
+
+
+def takes_routing(status: str, current_hop: int, hop: int) -> bool:
+    """Whether a ``routed`` fact for ``hop`` makes its target the lead's current target: when
+    the lead may be routed, or when it supersedes an unanswered offer of an earlier hop (the
+    router may move on after a failed delivery)."""
+    return status in REROUTABLE or (status in ACCEPTABLE and hop > current_hop)

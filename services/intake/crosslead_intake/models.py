@@ -6,7 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crosslead_common.db import DecimalString, UTCDateTime
@@ -30,6 +40,10 @@ class Partner(Base):
     offers: Mapped[list[str]] = mapped_column(JSON)
     regions: Mapped[list[str]] = mapped_column(JSON)
     capacity_per_day: Mapped[int | None] = mapped_column(Integer)
+    capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
+    #: ``{timezone, weekdays, start: "HH:MM", end: "HH:MM"}``; ``None``: any time.
+    availability: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -44,6 +58,8 @@ class Agreement(Base):
     commission: Mapped[dict[str, Any]] = mapped_column(JSON)
     manager_share: Mapped[Decimal] = mapped_column(DecimalString)
     accept_within_seconds: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, server_default="0")
+    holding_days: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -65,6 +81,34 @@ class Lead(Base):
     target_partner_id: Mapped[str | None] = mapped_column(String(64), index=True)
     agreement_id: Mapped[str | None] = mapped_column(String(64))
     accept_by: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The offer the lead is on now (1 for the first); 0 before it is routed.
+    hop: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: For a ``duplicate``: the earlier lead of the same customer and need.
+    duplicate_of: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LeadOffer(Base):
+    """A partner the lead was offered to (by any hop): it may keep reading the lead."""
+
+    __tablename__ = "lead_offers"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    hop: Mapped[int] = mapped_column(Integer)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CustomerFingerprint(Base):
+    """A keyed hash (HMAC-SHA256) of an original lead's phone or e-mail, never the value
+    itself: later leads of the same customer and need are recognised as duplicates."""
+
+    __tablename__ = "customer_fingerprints"
+    __table_args__ = (Index("ix_customer_fingerprints_match", "fingerprint", "need", "created_at"),)
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    need: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -93,6 +137,31 @@ class Conversion(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reported_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PitchCard(Base):
+    """A partner's talking points for managers who warm up customers for its category."""
+
+    __tablename__ = "pitch_cards"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    category: Mapped[str] = mapped_column(String(100))
+    headline: Mapped[str] = mapped_column(String(200))
+    talking_points: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Complements(Base):
+    """The operator's complementarity map: needs worth suggesting beside ``category``."""
+
+    __tablename__ = "complements"
+
+    category: Mapped[str] = mapped_column(String(100), primary_key=True)
+    complements: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IdempotencyKey(Base):

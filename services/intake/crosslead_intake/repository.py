@@ -14,6 +14,7 @@ from crosslead_intake.models import (
     Conversion,
     IdempotencyKey,
     Lead,
+    LeadOffer,
     Partner,
     TimelineEntry,
 )
@@ -51,6 +52,18 @@ def add_timeline_entry(
     session: AsyncSession, lead_id: str, type_: str, at: datetime, details: dict[str, Any]
 ) -> None:
     session.add(TimelineEntry(lead_id=lead_id, type=type_, at=at, details=details))
+
+
+async def was_offered(session: AsyncSession, lead_id: str, partner_id: str) -> bool:
+    return await session.get(LeadOffer, (lead_id, partner_id)) is not None
+
+
+async def add_offer(
+    session: AsyncSession, lead_id: str, partner_id: str, hop: int, at: datetime
+) -> None:
+    """Remember that the lead was offered to ``partner_id`` (the first offer counts)."""
+    if not await was_offered(session, lead_id, partner_id):
+        session.add(LeadOffer(lead_id=lead_id, partner_id=partner_id, hop=hop, offered_at=at))
 
 
 async def find_conversion(

@@ -16,8 +16,18 @@ from crosslead_common.db import utcnow
 from crosslead_common.errors import Problem
 from crosslead_common.money import CURRENCY_EXPONENTS, MoneyError, from_minor, to_minor
 from crosslead_intake import repository
-from crosslead_intake.api.schemas import AgreementIn, ConversionIn, LeadIn, PartnerIn
-from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, next_status
+from crosslead_intake.api.schemas import (
+    AgreementIn,
+    ConversionIn,
+    FlatIn,
+    LeadIn,
+    PartnerIn,
+    PartnerPatch,
+    PercentIn,
+    TieredIn,
+)
+from crosslead_intake.customers import CustomerMatcher
+from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, REROUTABLE, next_status
 from crosslead_intake.models import Agreement, Conversion, Lead, Partner, outbox
 
 
@@ -31,25 +41,56 @@ async def register_partner(session: AsyncSession, data: PartnerIn) -> tuple[Part
     partner = Partner(
         id=new_id("ptr"),
         name=data.name,
-        offers=sorted(set(data.offers)),
-        regions=sorted(set(data.regions)),
-        capacity_per_day=data.capacity_per_day,
         api_key_hash=hash_api_key(api_key),
         created_at=utcnow(),
+        **_routing_settings(data.model_dump(mode="json", exclude={"name"})),
     )
+    _check_capacities(partner)
     session.add(partner)
     await outbox.add(
         session,
-        events.PartnerRegistered(
-            partner_id=partner.id,
-            name=partner.name,
-            offers=tuple(partner.offers),
-            regions=tuple(partner.regions),
-            capacity_per_day=partner.capacity_per_day,
-            api_key_hash=partner.api_key_hash,
+        events.PartnerRegistered.model_validate(
+            {**_snapshot(partner), "name": partner.name, "api_key_hash": partner.api_key_hash}
         ),
     )
     return partner, api_key
+
+
+async def update_partner(session: AsyncSession, partner: Partner, patch: PartnerPatch) -> Partner:
+    """Change some of a partner's routing settings and publish all of them as they now stand."""
+    for field, value in _routing_settings(
+        patch.model_dump(mode="json", exclude_unset=True)
+    ).items():
+        setattr(partner, field, value)
+    _check_capacities(partner)
+    await outbox.add(session, events.PartnerUpdated.model_validate(_snapshot(partner)))
+    return partner
+
+
+def _routing_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Routing settings as stored: offers and regions sorted and without repeats."""
+    return {
+        field: sorted(set(value)) if field in ("offers", "regions") else value
+        for field, value in settings.items()
+    }
+
+
+def _check_capacities(partner: Partner) -> None:
+    per_day, per_hour = partner.capacity_per_day, partner.capacity_per_hour
+    if per_day is not None and per_hour is not None and per_hour > per_day:
+        raise Problem.invalid("capacity_per_hour", "cannot exceed capacity_per_day")
+
+
+def _snapshot(partner: Partner) -> dict[str, Any]:
+    return {
+        "partner_id": partner.id,
+        "offers": partner.offers,
+        "regions": partner.regions,
+        "capacity_per_day": partner.capacity_per_day,
+        "capacity_per_hour": partner.capacity_per_hour,
+        "availability": partner.availability,
+        "paused": partner.paused,
+    }
 
 
 async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreement:
@@ -59,16 +100,17 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
             raise Problem.invalid(field, "no partner with this id")
     if data.source_partner_id == data.target_partner_id:
         raise Problem.invalid("target_partner_id", "a partner cannot refer leads to itself")
-    if data.commission.type == "flat":
-        _minor_units(data.commission.amount, data.commission.currency, "commission.amount")
+    _check_terms(data.commission)
     agreement = Agreement(
         id=new_id("agr"),
         source_partner_id=data.source_partner_id,
         target_partner_id=data.target_partner_id,
         categories=sorted(set(data.categories)),
-        commission=data.commission.model_dump(mode="json"),
+        commission=data.commission.model_dump(mode="json", exclude_none=True),
         manager_share=data.manager_share,
         accept_within_seconds=data.accept_within_seconds,
+        priority=data.priority,
+        holding_days=data.holding_days,
         created_at=utcnow(),
     )
     session.add(agreement)
@@ -83,16 +125,56 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
                 "commission": agreement.commission,
                 "manager_share": agreement.manager_share,
                 "accept_within_seconds": agreement.accept_within_seconds,
+                "priority": agreement.priority,
+                "holding_days": agreement.holding_days,
             }
         ),
     )
     return agreement
 
 
-async def submit_lead(session: AsyncSession, source: Partner, data: LeadIn) -> Lead:
-    """Store a warmed-up lead from ``source``; it is routed once the event is published."""
+def _check_terms(terms: PercentIn | FlatIn | TieredIn) -> None:
+    """Amounts the currency can represent; tiers from 0 upwards; one currency per agreement."""
+    if isinstance(terms, FlatIn):
+        _minor_units(terms.amount, terms.currency, "commission.amount", "commission.currency")
+        return
+    if isinstance(terms, TieredIn):
+        previous: Decimal | None = None
+        for i, tier in enumerate(terms.tiers):
+            field = f"commission.tiers.{i}.from_amount"
+            _minor_units(tier.from_amount, terms.currency, field, "commission.currency")
+            if previous is None and tier.from_amount != 0:
+                raise Problem.invalid(field, "the first tier starts at 0")
+            if previous is not None and tier.from_amount <= previous:
+                raise Problem.invalid(field, "tiers must be in strictly ascending order")
+            previous = tier.from_amount
+    cap = terms.cap_per_lead
+    if cap is not None:
+        field = "commission.cap_per_lead"
+        _minor_units(cap.amount, cap.currency, f"{field}.amount", f"{field}.currency")
+        if isinstance(terms, TieredIn) and cap.currency != terms.currency:
+            raise Problem.invalid(f"{field}.currency", f"must be the tiers' {terms.currency}")
+
+
+def _commission_currency(commission: dict[str, Any]) -> str | None:
+    """The one currency deals under these terms must be in, if the terms name one."""
+    if "currency" in commission:
+        return str(commission["currency"])
+    cap = commission.get("cap_per_lead")
+    return None if cap is None else str(cap["currency"])
+
+
+async def submit_lead(
+    session: AsyncSession, source: Partner, data: LeadIn, matcher: CustomerMatcher
+) -> Lead:
+    """Store a warmed-up lead from ``source``; it is routed once ``lead.received`` is
+    published, unless it is a duplicate of an earlier lead of the same customer and need."""
     if data.consent.given_at > utcnow() + timedelta(minutes=5):
         raise Problem.invalid("consent.given_at", "consent cannot be given in the future")
+    if data.consent.categories is not None and data.need not in data.consent.categories:
+        raise Problem.invalid(
+            "consent.categories", f"the customer did not agree to be passed on for {data.need}"
+        )
     now = utcnow()
     lead = Lead(
         id=new_id("lead"),
@@ -105,9 +187,27 @@ async def submit_lead(session: AsyncSession, source: Partner, data: LeadIn) -> L
         manager=data.manager.model_dump(mode="json"),
         external_id=data.external_id,
         status="received",
+        hop=0,
         created_at=now,
     )
     session.add(lead)
+    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email)
+    original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
+    if original is not None:
+        lead.status, lead.duplicate_of = "duplicate", original
+        repository.add_timeline_entry(
+            session, lead.id, "duplicate", now, {"duplicate_of": original}
+        )
+        await outbox.add(
+            session,
+            events.LeadDuplicate(
+                lead_id=lead.id,
+                source_partner_id=source.id,
+                need=lead.need,
+                original_lead_id=original,
+            ),
+        )
+        return lead
     repository.add_timeline_entry(session, lead.id, "received", now, {})
     await outbox.add(
         session,
@@ -124,24 +224,32 @@ async def submit_lead(session: AsyncSession, source: Partner, data: LeadIn) -> L
 
 
 async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> Lead:
-    """The lead if the caller may see it (admin, its source or its target); 404 otherwise."""
+    """The lead if the caller may see it (admin, its source, or a partner it was offered to);
+    404 otherwise."""
     lead = await repository.get_lead(session, lead_id)
-    if lead is None or (
-        partner_id is not None
-        and partner_id not in (lead.source_partner_id, lead.target_partner_id)
+    if lead is not None and (
+        partner_id is None
+        or partner_id in (lead.source_partner_id, lead.target_partner_id)
+        or await repository.was_offered(session, lead.id, partner_id)
     ):
-        raise Problem.not_found("lead")
-    return lead
+        return lead
+    raise Problem.not_found("lead")
 
 
 async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
+    """The lead if ``partner_id`` is its current target: the partner it is offered to now, or
+    the one that took it. A partner it was offered to before gets a conflict, others a 404."""
     lead = await repository.get_lead(session, lead_id, for_update=True)
-    if lead is not None and lead.target_partner_id is None and lead.status == "received":
-        # The webhook can reach the partner a moment before intake hears of the routing.
-        raise Problem(409, "Conflict", "the lead is still being routed; retry in a moment")
-    if lead is None or lead.target_partner_id != partner_id:
+    if lead is None:
         raise Problem.not_found("lead")
-    return lead
+    if lead.target_partner_id == partner_id:
+        return lead
+    if lead.status in REROUTABLE:
+        # The webhook can reach the partner a moment before intake hears of the routing.
+        raise Problem(409, "Conflict", "the lead is being routed; retry in a moment")
+    if await repository.was_offered(session, lead.id, partner_id):
+        raise Problem(409, "Conflict", "the lead is no longer offered to you")
+    raise Problem.not_found("lead")
 
 
 async def answer_offer(
@@ -177,7 +285,7 @@ async def report_conversion(
 ) -> Conversion:
     """Record a won deal or a refund on a lead routed to ``partner_id``; the same
     ``(lead_id, external_id, status)`` reported again returns the first conversion."""
-    amount_minor = _minor_units(data.amount, data.currency, "amount")
+    amount_minor = _minor_units(data.amount, data.currency)
     lead = await _offered_lead(session, data.lead_id, partner_id)
     existing = await repository.find_conversion(session, lead.id, data.external_id, data.status)
     if existing is not None:
@@ -185,6 +293,14 @@ async def report_conversion(
     if lead.status not in CONVERTIBLE:
         raise Problem(
             409, "Conflict", f"the lead is {lead.status}; accept it before reporting deals on it"
+        )
+    agreement = await repository.get_agreement(session, lead.agreement_id or "")
+    if agreement is None:
+        raise Problem(409, "Conflict", "the lead has no agreement yet")
+    currency = _commission_currency(agreement.commission)
+    if currency is not None and data.currency != currency:
+        raise Problem.invalid(
+            "currency", f"the agreement's commission is in {currency}; report deals in {currency}"
         )
     totals = await repository.conversion_totals(session, lead.id)
     won = totals.get(("won", data.currency), 0)
@@ -197,9 +313,6 @@ async def report_conversion(
         if refunded + amount_minor > won:
             left = from_minor(won - refunded, data.currency)
             raise Problem.invalid("amount", f"refunds would exceed the won amount; at most {left}")
-    agreement = await repository.get_agreement(session, lead.agreement_id or "")
-    if agreement is None:
-        raise Problem(409, "Conflict", "the lead has no agreement yet")
     conversion = Conversion(
         id=new_id("conv"),
         lead_id=lead.id,
@@ -247,6 +360,7 @@ def _conversion_event(
             "agreement_id": agreement.id,
             "commission": agreement.commission,
             "manager_share": agreement.manager_share,
+            "holding_days": agreement.holding_days,
         }
     )
 
@@ -259,8 +373,9 @@ def apply_fact(
     repository.add_timeline_entry(session, lead.id, fact, at, details)
 
 
-def _minor_units(amount: Decimal, currency: str, field: str) -> int:
-    currency_field = field.rpartition(".")[0] + ".currency" if "." in field else "currency"
+def _minor_units(
+    amount: Decimal, currency: str, field: str = "amount", currency_field: str = "currency"
+) -> int:
     if currency not in CURRENCY_EXPONENTS:
         raise Problem.invalid(currency_field, f"{currency} is not an ISO 4217 currency")
     try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from crosslead_common.settings import ServiceSettings
@@ -15,3 +19,15 @@ class IntakeSettings(ServiceSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///var/intake.db"
+    #: A lead for the same customer and need within this many days of an earlier one is a
+    #: duplicate.
+    duplicate_window_days: int = Field(30, ge=1, le=3650)
+    #: The HMAC key of customer fingerprints (at least 32 characters). Unset: derived from the
+    #: admin token, so changing that token forgets every earlier customer.
+    customer_hash_key: SecretStr | None = Field(None, min_length=32)
+
+    def customer_key(self) -> bytes:
+        if self.customer_hash_key is not None:
+            return self.customer_hash_key.get_secret_value().encode()
+        admin = self.admin_token.get_secret_value().encode()
+        return hmac.new(admin, b"crosslead-intake/customer-fingerprints", hashlib.sha256).digest()

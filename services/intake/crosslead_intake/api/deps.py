@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal
 from crosslead_common.errors import Problem
 from crosslead_common.runtime import Runtime, current_principal, db_session, get_runtime
+from crosslead_intake.customers import CustomerMatcher
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 ReadSession = Annotated[AsyncSession, Depends(db_session)]
@@ -21,3 +22,11 @@ def partner_only(principal: Principal, action: str) -> str:
     if principal.partner_id is None:
         raise Problem(403, "Forbidden", f"only a partner can {action}")
     return principal.partner_id
+
+
+def get_matcher(request: Request) -> CustomerMatcher:
+    matcher: CustomerMatcher = request.app.state.customer_matcher
+    return matcher
+
+
+Matcher = Annotated[CustomerMatcher, Depends(get_matcher)]

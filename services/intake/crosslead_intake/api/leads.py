@@ -11,12 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_intake import repository, service
 from crosslead_intake.api.deps import (
     CurrentPrincipal,
+    Matcher,
     ReadSession,
     RuntimeDep,
     partner_only,
 )
 from crosslead_intake.api.idempotency import run_once
-from crosslead_intake.api.schemas import LeadAccepted, LeadIn, LeadOut, RejectIn, TimelineEntryOut
+from crosslead_intake.api.schemas import (
+    LeadAccepted,
+    LeadIn,
+    LeadOut,
+    LeadSubmitted,
+    RejectIn,
+    TimelineEntryOut,
+)
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
 
@@ -26,13 +34,19 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 @router.post(
     "",
     status_code=202,
-    response_model=LeadAccepted,
-    responses={202: {"description": "Stored durably; routing follows."}},
+    response_model=LeadSubmitted,
+    responses={
+        202: {
+            "description": "Stored durably; routing follows, unless the lead is a `duplicate` "
+            "of an earlier one (`duplicate_of`) of the same customer and need."
+        }
+    },
 )
 async def submit_lead(
     body: LeadIn,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
+    matcher: Matcher,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     source_id = partner_only(principal, "submit leads")
@@ -40,8 +54,9 @@ async def submit_lead(
     async def submit(session: AsyncSession) -> dict[str, Any]:
         source = await repository.get_partner(session, source_id)
         assert source is not None  # authenticated by its key, so it exists
-        lead = await service.submit_lead(session, source, body)
-        return {"id": lead.id, "status": lead.status}
+        lead = await service.submit_lead(session, source, body, matcher)
+        submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=lead.duplicate_of)
+        return submitted.model_dump(exclude_none=True)
 
     return await run_once(
         runtime.db,
@@ -56,9 +71,12 @@ async def submit_lead(
 
 @router.get("/{lead_id}", response_model=LeadOut)
 async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSession) -> LeadOut:
-    """The lead's status and every lifecycle fact in order (source, target or admin)."""
+    """The lead's status and every lifecycle fact in order (admin, the source, or a partner it
+    was offered to). Routing decisions (every candidate's score) are shown to the source and
+    the operator only."""
     lead = await service.visible_lead(session, lead_id, principal.partner_id)
     entries = await repository.timeline(session, lead.id)
+    hidden = set() if principal.can_act_as(lead.source_partner_id) else {"decision"}
     return LeadOut(
         id=lead.id,
         status=lead.status,
@@ -66,9 +84,15 @@ async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSessi
         region=lead.region,
         source_partner_id=lead.source_partner_id,
         target_partner_id=lead.target_partner_id,
+        duplicate_of=lead.duplicate_of,
         external_id=lead.external_id,
         created_at=lead.created_at,
-        timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in entries],
+        timeline=[
+            TimelineEntryOut(
+                type=e.type, at=e.at, **{k: v for k, v in e.details.items() if k not in hidden}
+            )
+            for e in entries
+        ],
     )
 
 

@@ -1,0 +1,44 @@
+"""``/v1/reports/partners``: reciprocity and health of partner pairs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from crosslead_common.db import utcnow
+from crosslead_common.errors import Problem
+from crosslead_intake import reports
+from crosslead_intake.api.deps import CurrentPrincipal, ReadSession
+from crosslead_intake.api.schemas import PartnerReportOut
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+WINDOWS = (30, 90)
+
+
+@router.get("/partners", response_model=PartnerReportOut)
+async def partner_report(
+    principal: CurrentPrincipal,
+    session: ReadSession,
+    window_days: Annotated[int | None, Query(description="30 or 90; both when absent")] = None,
+) -> PartnerReportOut:
+    """Per unordered pair of partners (a partner: the pairs it is in; the operator: all), the
+    leads each side sent the other, how many were accepted and converted, and whether the pair
+    is imbalanced (more than 3:1); per partner, whether it is agent-like (more than half of
+    its won deals from one source). Leads count in a window by when they were submitted."""
+    if window_days is not None and window_days not in WINDOWS:
+        raise Problem.invalid("window_days", "must be 30 or 90")
+    now = utcnow()
+    return PartnerReportOut(
+        windows=[
+            await reports.partner_report(
+                session,
+                days=days,
+                since=now - timedelta(days=days),
+                partner_id=principal.partner_id,
+            )
+            for days in ([window_days] if window_days else WINDOWS)
+        ]
+    )
