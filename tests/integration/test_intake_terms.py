@@ -186,13 +186,13 @@ async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) ->
             ),
             "commission.tiers.2.from_amount",
         ),
-        (tiered({"from_amount": "0", "rate": "1.5"}), "commission.tiered.tiers.0.rate"),
+        (tiered({"from_amount": "0", "rate": "1.5"}), "commission.tiers.0.rate"),
         (
             tiered(zero, {"from_amount": "10.5", "rate": "0.1"}, currency="JPY"),
             "commission.tiers.1.from_amount",
         ),
         (tiered(zero, currency="XXX"), "commission.currency"),
-        (tiered(), "commission.tiered.tiers"),
+        (tiered(), "commission.tiers"),
         (
             tiered(zero, cap_per_lead={"amount": "10", "currency": "USD"}),
             "commission.cap_per_lead.currency",
@@ -215,7 +215,7 @@ async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) ->
                     "cap_per_lead": {"amount": "0", "currency": "EUR"},
                 }
             },
-            "commission.percent.cap_per_lead.amount",
+            "commission.cap_per_lead.amount",
         ),
         (
             {

@@ -109,10 +109,10 @@ async def test_the_complementarity_map_is_the_operators(intake: Intake) -> None:
     by_partner = await intake.client.put(url, headers=auth(shop["api_key"]), json=["doors"])
     assert by_partner.status_code == 403
     for body, field in [
-        (["installation", "windows"], "1"),
-        (["installation", "installation"], "1"),
-        (["Not A Category"], "0"),
-        ([""], "0"),
+        (["installation", "windows"], "body.1"),
+        (["installation", "installation"], "body.1"),
+        (["Not A Category"], "body.0"),
+        ([""], "body.0"),
         (["x"] * 51, "body"),
         ({"installation": True}, "body"),
     ]:

@@ -109,11 +109,33 @@ class Problem(Exception):
         return JSONResponse(body, status_code=self.status, media_type=PROBLEM_JSON)
 
 
-def _field(loc: Sequence[int | str]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+def _field(loc: Sequence[int | str], body: Any = None) -> str:
+    """The client's name for the field at ``loc``: ``commission.tiers.0.rate``, without the
+    request part (``body``) and without the tag pydantic adds for a tagged union's member
+    (``commission.tiered.tiers…``); items of a top-level array are ``body.0``, ``body.1``…"""
+    parts = list(loc)
+    if parts and parts[0] in {"query", "path", "header", "cookie"}:
+        return ".".join(str(p) for p in parts[1:])
+    if parts and parts[0] == "body":
         parts = parts[1:]
-    return ".".join(parts) or "body"
+    names: list[str] = []
+    node = body
+    for part in parts:
+        if isinstance(node, dict) and part not in node and node.get("type") == part:
+            continue  # the union member pydantic tried, not a field the client sent
+        names.append(str(part))
+        node = _child(node, part)
+    if not names or isinstance(parts[0], int):
+        names.insert(0, "body")
+    return ".".join(names)
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, dict):
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    return None
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -127,7 +149,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"field": _field(e["loc"], exc.body), "message": e["msg"]} for e in exc.errors()
+        ]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return Problem(422, None, detail, errors=errors).response()
 

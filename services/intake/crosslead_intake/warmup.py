@@ -87,9 +87,9 @@ async def set_complements(
 ) -> Complements:
     for i, need in enumerate(complements):
         if need == category:
-            raise Problem.invalid(str(i), "a category does not complement itself")
+            raise Problem.invalid(f"body.{i}", "a category does not complement itself")
         if need in complements[:i]:
-            raise Problem.invalid(str(i), f"{need} is listed twice")
+            raise Problem.invalid(f"body.{i}", f"{need} is listed twice")
     entry = await session.get(Complements, category, with_for_update=True)
     if entry is None:
         entry = Complements(category=category)
