@@ -149,9 +149,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [
-            {"field": _field(e["loc"], exc.body), "message": e["msg"]} for e in exc.errors()
-        ]
+        errors = [{"field": _field(e["loc"], exc.body), "message": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return Problem(422, None, detail, errors=errors).response()
 
