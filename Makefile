@@ -39,8 +39,10 @@ format: setup
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
 
-bench: setup ## Throughput and latency on the local stack, against in-process baselines
+bench: setup ## Throughput and latency, each against a baseline measured in the same run
 	$(PY) -m tests.bench.leads
+	$(PY) -m tests.bench.routing
+	$(PY) -m tests.bench.payouts
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache

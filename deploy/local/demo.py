@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -127,10 +128,13 @@ class Demo:
         self.receiver.secrets[partner["id"]] = endpoint["secret"]
 
     def submit_lead(self, source: dict[str, Any], customer: str) -> str:
+        # A new number per customer and run: the same customer for the same need within 30
+        # days would be recognised as a duplicate and not offered again.
+        phone = f"+49 30 {secrets.randbelow(10**8):08d}"
         body = {
             "need": "installation",
             "region": "berlin",
-            "customer": {"name": customer, "phone": "+49 30 5550100"},
+            "customer": {"name": customer, "phone": phone},
             "consent": {"given_at": "2026-11-01T10:00:00Z", "text": "May be passed on."},
             "warmth": {"notes": f"{customer} bought windows, needs them fitted", "score": 4},
             "manager": {"id": "mgr-anna", "name": "Anna"},
@@ -176,6 +180,9 @@ class Demo:
         return until("the statement", complete)
 
 
+EUR = {"currency": "EUR"}
+
+
 def main() -> None:
     demo = Demo()
     shop = demo.partner("Fenster Shop", ["windows"], ["berlin"])
@@ -208,7 +215,22 @@ def main() -> None:
         print("  " + ", ".join(f"{key} {value}" for key, value in total.items()))
     earnings = ok(demo.http.get(f"{PAYOUTS}/v1/managers/mgr-anna/earnings", headers=shop["auth"]))
     print(f"manager Anna earned: {earnings['totals']}")
-    lead = ok(demo.http.get(f"{INTAKE}/v1/leads/{lead_id}", headers=shop["auth"]))
+
+    run = ok(demo.http.post(f"{PAYOUTS}/v1/payout-runs", headers=demo.admin, json=EUR))
+    print(f"\npayout run {run['id']}:")
+    for transfer in run["transfers"]:
+        print(
+            f"  transfer {transfer['amount']} {transfer['currency']}"
+            f" from {transfer['from_partner_id']} to {transfer['to_partner_id']}"
+        )
+    for payout in run["manager_payouts"]:
+        print(f"  manager {payout['manager_id']}: {payout['amount']} {payout['currency']}")
+
+    def paid() -> dict[str, Any] | None:
+        lead = ok(demo.http.get(f"{INTAKE}/v1/leads/{lead_id}", headers=shop["auth"]))
+        return lead if lead["status"] == "paid" else None
+
+    lead = until("the lead to show paid", paid)
     print(f"\ntimeline of {lead_id}: " + " → ".join(e["type"] for e in lead["timeline"]))
 
 

@@ -43,7 +43,11 @@ async def _running(
         broker_port=free_port(),
         ports=ports,
         database_urls=urls,
-        extra_env={"CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3"},
+        extra_env={
+            "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3",
+            # Unanswered offers move on one second after their deadline, not ten.
+            "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
+        },
     )
     await asyncio.to_thread(stack.start)
     try:

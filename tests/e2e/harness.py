@@ -77,11 +77,13 @@ class Client:
     def url(self, service: str, path: str) -> str:
         return self.stack.url(service) + path
 
-    async def partner(self, name: str, offers: list[str], regions: list[str]) -> Partner:
+    async def partner(
+        self, name: str, offers: list[str], regions: list[str], **settings: Any
+    ) -> Partner:
         response = await self.http.post(
             self.url("intake", "/v1/partners"),
             headers=ADMIN,
-            json={"name": name, "offers": offers, "regions": regions},
+            json={"name": name, "offers": offers, "regions": regions, **settings},
         )
         assert response.status_code == 201, response.text
         body = response.json()
@@ -116,31 +118,67 @@ class Client:
         receiver.secrets[partner.id] = (await eventually(register, timeout=30))["secret"]
 
     async def submit_lead(
-        self, source: Partner, region: str = "berlin", phone: str = "+49 30 5550100"
+        self,
+        source: Partner,
+        region: str = "berlin",
+        phone: str = "+49 30 5550100",
+        need: str = "installation",
     ) -> str:
+        return str((await self.submit(source, lead(region, phone, need)))["id"])
+
+    async def submit(self, source: Partner, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
-            self.url("intake", "/v1/leads"), headers=source.auth, json=lead(region, phone)
+            self.url("intake", "/v1/leads"), headers=source.auth, json=body
         )
         assert response.status_code == 202, response.text
-        return str(response.json()["id"])
+        return dict(response.json())
 
     async def accept(self, partner: Partner, lead_id: str) -> None:
-        async def accepted() -> bool:
+        await self.answer(partner, lead_id, "accept")
+
+    async def reject(self, partner: Partner, lead_id: str) -> None:
+        await self.answer(partner, lead_id, "reject")
+
+    async def answer(self, partner: Partner, lead_id: str, verb: str) -> None:
+        """Accept or reject, once intake knows the lead was routed to ``partner`` (409 until
+        it has applied ``lead.routed``)."""
+
+        async def answered() -> bool:
             response = await self.http.post(
-                self.url("intake", f"/v1/leads/{lead_id}/accept"), headers=partner.auth
+                self.url("intake", f"/v1/leads/{lead_id}/{verb}"), headers=partner.auth
             )
             assert response.status_code in (202, 409), response.text
             return response.status_code == 202
 
-        await eventually(accepted)
+        await eventually(answered)
+
+    async def lead_status(self, lead_id: str) -> str:
+        response = await self.get("intake", f"/v1/leads/{lead_id}", ADMIN)
+        return str(response.json()["status"])
+
+    async def report_deal(
+        self, partner: Partner, lead_id: str, external_id: str, status: str, amount: str
+    ) -> None:
+        response = await self.http.post(
+            self.url("intake", "/v1/conversions"),
+            headers=partner.auth,
+            json={
+                "lead_id": lead_id,
+                "external_id": external_id,
+                "status": status,
+                "amount": amount,
+                "currency": "EUR",
+            },
+        )
+        assert response.status_code == 202, response.text
 
     async def get(self, service: str, path: str, auth: dict[str, str]) -> httpx.Response:
         return await self.http.get(self.url(service, path), headers=auth)
 
 
-def lead(region: str, phone: str) -> dict[str, Any]:
+def lead(region: str, phone: str, need: str = "installation") -> dict[str, Any]:
     return {
-        "need": "installation",
+        "need": need,
         "region": region,
         "customer": {"name": "Ada Buyer", "phone": phone},
         "consent": {"given_at": "2026-11-01T10:00:00Z", "text": "May be passed to installers."},
