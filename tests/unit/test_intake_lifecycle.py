@@ -60,6 +60,7 @@ def test_paid_follows_a_won_deal_and_a_new_deal_reopens_it() -> None:
     assert replay("routed", "accepted", "converted", "paid") == "paid"
     assert replay("routed", "accepted", "converted", "paid", "converted") == "converted"
     assert replay("routed", "accepted", "converted", "paid", "refunded") == "refunded"
+    assert replay("routed", "accepted", "converted", "refunded", "paid") == "paid"
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ _TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "expired": ACCEPTABLE,
     "converted": frozenset({"accepted", "converted", "refunded", "paid"}),
     "refunded": frozenset({"converted", "paid"}),
-    "paid": frozenset({"converted"}),
+    "paid": frozenset({"converted", "refunded"}),  # a partial refund leaves some to pay
 }
 
 

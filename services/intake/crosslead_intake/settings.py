@@ -15,7 +15,11 @@ __all__ = ["IntakeSettings"]
 
 class IntakeSettings(ServiceSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CROSSLEAD_INTAKE_", extra="ignore", populate_by_name=True
+        # Empty variables count as unset (compose passes optional ones through as "").
+        env_prefix="CROSSLEAD_INTAKE_",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     database_url: str = "sqlite+aiosqlite:///var/intake.db"
