@@ -90,6 +90,18 @@ async def test_a_rejected_lead_is_offered_to_the_next_partner_and_only_it_may_an
     assert "decision" not in offer  # other partners' scores are not the target's business
     as_source = await intake.client.get(f"/v1/leads/{lead_id}", headers=auth(shop["api_key"]))
     assert as_source.json()["timeline"][1]["decision"]["chosen_partner_id"] == first["id"]
+    # The router may already have moved the lead on to the second partner, whose webhook can
+    # arrive before intake hears of it: "retry", not "not found". A stranger learns nothing.
+    not_yet = await intake.client.post(
+        f"/v1/leads/{lead_id}/accept", headers=auth(second["api_key"])
+    )
+    assert (not_yet.status_code, not_yet.json()["detail"]) == (
+        409,
+        "the lead is being routed; retry in a moment",
+    )
+    assert (
+        await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(outsider["api_key"]))
+    ).status_code == 404
 
     rejected = await intake.client.post(
         f"/v1/leads/{lead_id}/reject", headers=auth(first["api_key"]), json={"reason": "busy"}

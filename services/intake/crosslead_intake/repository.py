@@ -58,6 +58,17 @@ async def was_offered(session: AsyncSession, lead_id: str, partner_id: str) -> b
     return await session.get(LeadOffer, (lead_id, partner_id)) is not None
 
 
+async def may_be_offered(session: AsyncSession, lead: Lead, partner_id: str) -> bool:
+    """Whether an agreement lets the router offer ``lead`` to ``partner_id``."""
+    categories = await session.scalars(
+        select(Agreement.categories).where(
+            Agreement.source_partner_id == lead.source_partner_id,
+            Agreement.target_partner_id == partner_id,
+        )
+    )
+    return any(lead.need in c for c in categories)
+
+
 async def add_offer(
     session: AsyncSession, lead_id: str, partner_id: str, hop: int, at: datetime
 ) -> None:

@@ -238,17 +238,21 @@ async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | No
 
 async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
     """The lead if ``partner_id`` is its current target: the partner it is offered to now, or
-    the one that took it. A partner it was offered to before gets a conflict, others a 404."""
+    the one that took it. A partner it was offered to before gets a conflict, and so does one
+    it may be offered to while it is still being routed; others a 404."""
     lead = await repository.get_lead(session, lead_id, for_update=True)
     if lead is None:
         raise Problem.not_found("lead")
     if lead.target_partner_id == partner_id:
         return lead
-    if lead.status in REROUTABLE:
-        # The webhook can reach the partner a moment before intake hears of the routing.
-        raise Problem(409, "Conflict", "the lead is being routed; retry in a moment")
     if await repository.was_offered(session, lead.id, partner_id):
         raise Problem(409, "Conflict", "the lead is no longer offered to you")
+    if lead.status in REROUTABLE | ACCEPTABLE and await repository.may_be_offered(
+        session, lead, partner_id
+    ):
+        # The router may have moved the lead on to this partner, whose webhook can arrive a
+        # moment before intake hears of the routing.
+        raise Problem(409, "Conflict", "the lead is being routed; retry in a moment")
     raise Problem.not_found("lead")
 
 
