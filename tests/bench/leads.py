@@ -6,6 +6,8 @@ run on the same machine:
   from this process to the same webhook receiver (the floor of one HTTP hop).
 - leads/s accepted by intake (202, durably stored) at 16 concurrent clients; baseline: GET
   /healthz on the same intake process at the same concurrency (the HTTP stack alone).
+- POST /v1/leads/{id}/reject → the next partner's webhook received, p50/p99 over 50 leads
+  (intake → broker → router re-routes → dispatcher); same baseline as the first.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import httpx
 from standardwebhooks import Webhook
 
 from crosslead_common.localstack import LocalStack, free_port
-from tests.e2e.harness import Client, Receiver, lead
+from tests.e2e.harness import Client, Offer, Receiver, lead
 from tests.support import ADMIN_TOKEN, eventually, serve
 
 LATENCY_LEADS = 200
 THROUGHPUT_REQUESTS = 1000
 CONCURRENCY = 16
+REROUTED_LEADS = 50
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -65,7 +68,7 @@ async def bench(stack: LocalStack) -> None:
         for n in range(LATENCY_LEADS):
             before = len(hooks.offers)
             started = time.monotonic()
-            await client.submit_lead(shop, phone=f"+49 30 {5550000 + n}")
+            await client.submit_lead(shop, phone=f"+49 30 {4440000 + n}")
             await eventually(lambda b=before: len(hooks.offers) > b, timeout=30, interval=0.001)
             latencies.append((hooks.offers[-1].received_at - started) * 1000)
 
@@ -100,6 +103,7 @@ async def bench(stack: LocalStack) -> None:
 
         health_rate = await rate(get_health, THROUGHPUT_REQUESTS)
         lead_rate = await rate(post_lead, THROUGHPUT_REQUESTS)
+        rerouting = await reject_to_next_offer(client, hooks, hook_url)
 
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
     f50 = percentile(floor, 50)
@@ -116,6 +120,39 @@ async def bench(stack: LocalStack) -> None:
         f"→ ratio {lead_rate / health_rate:.2f}"
     )
     print(f"  mean webhook latency {statistics.mean(latencies):.1f} ms")
+    r50, r99 = percentile(rerouting, 50), percentile(rerouting, 99)
+    print(f"\nPOST /v1/leads/{{id}}/reject → next partner's webhook, {REROUTED_LEADS} leads:")
+    print(f"  p50 {r50:.1f} ms   p99 {r99:.1f} ms   max {max(rerouting):.1f} ms")
+    print(f"  → ratio p50/baseline {r50 / f50:.1f}x")
+
+
+async def offers_of(hooks: Receiver, lead_id: str, count: int) -> list[Offer]:
+    def made() -> list[Offer] | None:
+        offers = hooks.offers_for(lead_id)
+        return offers if len(offers) >= count else None
+
+    return await eventually(made, timeout=30, interval=0.001)
+
+
+async def reject_to_next_offer(client: Client, hooks: Receiver, hook_url: str) -> list[float]:
+    """Milliseconds from a rejection to the next partner's webhook, for leads of a shop with
+    two partners (each lead is offered to one, which rejects it)."""
+    shop = await client.partner("Door shop", ["doors"], ["hamburg"])
+    fitters = {}
+    for name in ("Hamburg fitters", "Elbe installers"):
+        fitter = await client.partner(name, ["installation"], ["hamburg"])
+        await client.agreement(shop, fitter)
+        await client.webhook_endpoint(fitter, hooks, hook_url)
+        fitters[fitter.id] = fitter
+    samples = []
+    for n in range(REROUTED_LEADS):
+        lead_id = await client.submit_lead(shop, region="hamburg", phone=f"+49 40 {7000000 + n}")
+        [first] = await offers_of(hooks, lead_id, 1)
+        started = time.monotonic()
+        await client.reject(fitters[first.partner_id], lead_id)
+        second = (await offers_of(hooks, lead_id, 2))[1]
+        samples.append((second.received_at - started) * 1000)
+    return samples
 
 
 def main() -> None:
