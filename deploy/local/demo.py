@@ -218,10 +218,11 @@ def main() -> None:
 
     run = ok(demo.http.post(f"{PAYOUTS}/v1/payout-runs", headers=demo.admin, json=EUR))
     print(f"\npayout run {run['id']}:")
+    names = {p["id"]: p["name"] for p in (shop, fitter, faraway)}
     for transfer in run["transfers"]:
         print(
             f"  transfer {transfer['amount']} {transfer['currency']}"
-            f" from {transfer['from_partner_id']} to {transfer['to_partner_id']}"
+            f" from {names[transfer['from_partner_id']]} to {names[transfer['to_partner_id']]}"
         )
     for payout in run["manager_payouts"]:
         print(f"  manager {payout['manager_id']}: {payout['amount']} {payout['currency']}")
