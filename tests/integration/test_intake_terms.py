@@ -284,3 +284,38 @@ async def test_a_lead_must_be_within_the_customers_consent(intake: Intake) -> No
     assert accepted.status_code == 202
     [received] = await intake.published(Topic.LEADS, 1)
     assert received.data["consent"]["categories"] == ["financing", "installation"]
+
+
+async def test_an_ended_agreement_routes_nothing_new_but_keeps_its_deals(intake: Intake) -> None:
+    shop = await intake.partner("Window shop", ["windows"], ["berlin"])
+    fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
+    agreement = await intake.agreement(shop, fitter)
+    lead_id = await intake.lead(shop)
+    await route(intake, lead_id, shop["id"], fitter["id"], agreement["id"])
+    await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
+
+    url = f"/v1/agreements/{agreement['id']}/end"
+    by_partner = await intake.client.post(url, headers=auth(shop["api_key"]))
+    assert by_partner.status_code == 403
+    ended = await intake.client.post(url, headers=ADMIN)
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["ended_at"] is not None
+    again = await intake.client.post(url, headers=ADMIN)
+    assert again.json() == ended.json()  # ending twice changes nothing
+    shown = await intake.client.get(f"/v1/agreements/{agreement['id']}", headers=ADMIN)
+    assert shown.json()["ended_at"] == ended.json()["ended_at"]
+    missing = await intake.client.post("/v1/agreements/agr_nope/end", headers=ADMIN)
+    assert missing.status_code == 404
+
+    [event] = [e for e in await intake.published(Topic.PARTNERS, 4) if e.type.endswith("ended.v1")]
+    assert (event.subject, event.data["target_partner_id"]) == (agreement["id"], fitter["id"])
+    # A deal on a lead routed before the end still earns its commission.
+    deal = {
+        "lead_id": lead_id,
+        "external_id": "d1",
+        "status": "won",
+        "amount": "800.00",
+        "currency": "EUR",
+    }
+    won = await intake.client.post("/v1/conversions", headers=auth(fitter["api_key"]), json=deal)
+    assert won.status_code == 202, won.text

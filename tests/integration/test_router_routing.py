@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from crosslead_common.db import Database
 from crosslead_common.events import (
     AgreementCreated,
+    AgreementEnded,
     Envelope,
     LeadDelivered,
     LeadDuplicate,
@@ -371,6 +372,31 @@ async def test_routing_never_goes_outside_the_customers_consent(
         assert (excluded.partner_id, excluded.reason) == (windows.id, "consent")
         await eventually(lambda: offered_leads(receiver, fitter.id) == {"lead-1"})
         assert receiver.requests[windows.id] == []
+
+
+async def test_no_lead_goes_out_under_an_ended_agreement(
+    broker: LocalBroker, database_url: str
+) -> None:
+    fitter = partner("fitter", "north")
+    favourite = partner("favourite", "north")
+    parties = [SHOP, fitter, favourite]
+    deals = [
+        agreement("agr-fitter", SHOP.id, fitter.id),
+        agreement("agr-favourite", SHOP.id, favourite.id, priority=9),
+    ]
+    async with network(broker, database_url, parties, deals) as (receiver, _, _):
+        await publish(broker, lead("lead-1", SHOP.id, "north"))
+        await eventually(lambda: offered_leads(receiver, favourite.id) == {"lead-1"})
+        ended = AgreementEnded(
+            agreement_id="agr-favourite", source_partner_id=SHOP.id, target_partner_id=favourite.id
+        )
+        await publish(broker, ended, lead("lead-2", SHOP.id, "north"))
+        events = await events_until(lambda evs: bool(of_type(evs, LeadRouted, "lead-2")), broker)
+        [routed] = of_type(events, LeadRouted, "lead-2")
+        assert routed.target_partner_id == fitter.id
+        assert [c.partner_id for c in why(routed).candidates] == [fitter.id]
+        await eventually(lambda: offered_leads(receiver, fitter.id) == {"lead-2"})
+        assert offered_leads(receiver, favourite.id) == {"lead-1"}
 
 
 async def test_a_lead_waiting_for_capacity_is_routed_once_capacity_opens(

@@ -19,6 +19,7 @@ __all__ = [
     "ALL_TOPICS",
     "EVENT_TYPES",
     "AgreementCreated",
+    "AgreementEnded",
     "Availability",
     "CommissionAccrued",
     "CommissionReversed",
@@ -262,6 +263,21 @@ class AgreementCreated(EventData):
         return self.agreement_id
 
 
+class AgreementEnded(EventData):
+    """No new leads flow under the agreement from now on; deals on leads already routed under
+    it still earn their commission."""
+
+    event_type: ClassVar[str] = "crosslead.agreement.ended.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    agreement_id: str
+    source_partner_id: str
+    target_partner_id: str
+
+    def subject(self) -> str:
+        return self.agreement_id
+
+
 # --- the life of a lead (topic crosslead.leads, key lead_id) ----------------------------------
 
 
@@ -464,6 +480,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         PartnerRegistered,
         PartnerUpdated,
         AgreementCreated,
+        AgreementEnded,
         LeadReceived,
         LeadDuplicate,
         LeadRouted,

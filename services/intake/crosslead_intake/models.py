@@ -61,6 +61,8 @@ class Agreement(Base):
     priority: Mapped[int] = mapped_column(Integer, server_default="0")
     holding_days: Mapped[int] = mapped_column(Integer, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the operator ended it: no new leads flow under it from then on.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Lead(Base):

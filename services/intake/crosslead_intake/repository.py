@@ -31,8 +31,10 @@ async def get_partner(session: AsyncSession, partner_id: str) -> Partner | None:
     return await session.get(Partner, partner_id)
 
 
-async def get_agreement(session: AsyncSession, agreement_id: str) -> Agreement | None:
-    return await session.get(Agreement, agreement_id)
+async def get_agreement(
+    session: AsyncSession, agreement_id: str, *, for_update: bool = False
+) -> Agreement | None:
+    return await session.get(Agreement, agreement_id, with_for_update=for_update)
 
 
 async def get_lead(session: AsyncSession, lead_id: str, *, for_update: bool = False) -> Lead | None:
@@ -64,6 +66,7 @@ async def may_be_offered(session: AsyncSession, lead: Lead, partner_id: str) -> 
         select(Agreement.categories).where(
             Agreement.source_partner_id == lead.source_partner_id,
             Agreement.target_partner_id == partner_id,
+            Agreement.ended_at.is_(None),
         )
     )
     return any(lead.need in c for c in categories)

@@ -133,6 +133,25 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
     return agreement
 
 
+async def end_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
+    """Stop new leads flowing under the agreement (ending it again changes nothing); deals on
+    leads already routed under it still earn their commission."""
+    agreement = await repository.get_agreement(session, agreement_id, for_update=True)
+    if agreement is None:
+        raise Problem.not_found("agreement")
+    if agreement.ended_at is None:
+        agreement.ended_at = utcnow()
+        await outbox.add(
+            session,
+            events.AgreementEnded(
+                agreement_id=agreement.id,
+                source_partner_id=agreement.source_partner_id,
+                target_partner_id=agreement.target_partner_id,
+            ),
+        )
+    return agreement
+
+
 def _check_terms(terms: PercentIn | FlatIn | TieredIn) -> None:
     """Amounts the currency can represent; tiers from 0 upwards; one currency per agreement."""
     if isinstance(terms, FlatIn):

@@ -75,7 +75,8 @@ async def _agreed(session: AsyncSession, principal: Principal, owner_id: str) ->
             or_(
                 (Agreement.source_partner_id == caller) & (Agreement.target_partner_id == owner_id),
                 (Agreement.source_partner_id == owner_id) & (Agreement.target_partner_id == caller),
-            )
+            ),
+            Agreement.ended_at.is_(None),
         )
         .limit(1)
     )
@@ -110,7 +111,9 @@ async def cross_sell(
     entry = await get_complements(session, category)
     needs = entry.complements if entry is not None else []
     agreements = await session.scalars(
-        select(Agreement).where(Agreement.source_partner_id == partner_id)
+        select(Agreement).where(
+            Agreement.source_partner_id == partner_id, Agreement.ended_at.is_(None)
+        )
     )
     targets: dict[str, set[str]] = {need: set() for need in needs}
     for agreement in agreements:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import (
     AgreementCreated,
+    AgreementEnded,
     ConversionReported,
     Envelope,
     LeadAccepted,
@@ -48,6 +49,12 @@ def handlers(policy: RoutingPolicy) -> Handlers:
         session: AsyncSession, event: AgreementCreated, envelope: Envelope
     ) -> None:
         await service.record_agreement(session, event, at=envelope.time)
+
+    @on.on(AgreementEnded)
+    async def agreement_ended(
+        session: AsyncSession, event: AgreementEnded, envelope: Envelope
+    ) -> None:
+        await service.end_agreement(session, event)
 
     @on.on(LeadReceived)
     async def lead_received(session: AsyncSession, event: LeadReceived, envelope: Envelope) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +44,11 @@ async def add(session: AsyncSession, *rows: Base) -> None:
 async def save(session: AsyncSession, row: Partner | Agreement) -> None:
     """Insert or replace a projected row (a re-published event carries the same facts)."""
     await session.merge(row)
+
+
+async def remove_agreement(session: AsyncSession, agreement_id: str) -> None:
+    """Drop an ended agreement from the routing view (the offers made under it stay)."""
+    await session.execute(delete(Agreement).where(Agreement.id == agreement_id))
 
 
 async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | None:

@@ -11,7 +11,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
-from crosslead_common.events import AgreementCreated, PartnerRegistered, PartnerUpdated
+from crosslead_common.events import (
+    AgreementCreated,
+    AgreementEnded,
+    PartnerRegistered,
+    PartnerUpdated,
+)
 from crosslead_router import repository
 from crosslead_router.models import Agreement, Delivery, DeliveryAttempt, Partner, WebhookEndpoint
 from crosslead_router.signing import new_secret
@@ -22,6 +27,7 @@ __all__ = [
     "WAITING_WAKEUP",
     "create_endpoint",
     "delete_endpoint",
+    "end_agreement",
     "list_deliveries",
     "list_endpoints",
     "record_agreement",
@@ -78,6 +84,11 @@ async def record_agreement(session: AsyncSession, event: AgreementCreated, at: d
         ),
     )
     await _recheck_waiting(session)
+
+
+async def end_agreement(session: AsyncSession, event: AgreementEnded) -> None:
+    """No new leads go out under the agreement; an offer already made under it stands."""
+    await repository.remove_agreement(session, event.agreement_id)
 
 
 async def _recheck_waiting(session: AsyncSession) -> None:

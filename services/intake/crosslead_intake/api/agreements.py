@@ -23,6 +23,18 @@ async def create_agreement(
     return AgreementOut.model_validate(agreement, from_attributes=True)
 
 
+@router.post("/{agreement_id}/end", response_model=AgreementOut)
+async def end_agreement(
+    agreement_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+) -> AgreementOut:
+    """Stop new leads flowing under the agreement (operator only; ending it twice is
+    harmless). Leads already routed under it keep their terms."""
+    require_admin(principal)
+    async with runtime.db.transaction() as session:
+        agreement = await service.end_agreement(session, agreement_id)
+    return AgreementOut.model_validate(agreement, from_attributes=True)
+
+
 @router.get("/{agreement_id}", response_model=AgreementOut)
 async def get_agreement(
     agreement_id: str, principal: CurrentPrincipal, session: ReadSession

@@ -196,6 +196,7 @@ class AgreementOut(BaseModel):
     priority: int
     holding_days: int
     created_at: datetime
+    ended_at: datetime | None = None
 
 
 # --- leads -----------------------------------------------------------------------------------
