@@ -12,7 +12,7 @@ from crosslead_router.consumers import handlers
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import outbox, processed_events
 from crosslead_router.settings import RouterSettings
-from crosslead_router.workers import deadline_watcher, waiting_router
+from crosslead_router.workers import capacity_sweeper, deadline_watcher, waiting_router
 
 __all__ = ["create_app"]
 
@@ -35,6 +35,7 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
     runtime.add_worker("webhook-dispatcher", Dispatcher(runtime.db, settings).run)
     runtime.add_worker("deadlines", deadline_watcher(runtime.db, settings, policy).run)
     runtime.add_worker("waiting", waiting_router(runtime.db, settings, policy).run)
+    runtime.add_worker("capacity-sweeper", capacity_sweeper(runtime.db).run)
     return create_service_app(
         title="Crosslead router",
         description="Matches leads to partners and delivers them as signed webhooks.",

@@ -187,6 +187,23 @@ async def usage(
     return {(partner_id, window): used for partner_id, window, used in rows}
 
 
+async def prune_capacity(session: AsyncSession, before: datetime) -> int:
+    """Delete the counters of day and hour windows that began before ``before``'s (UTC) day
+    and hour; returns how many. Keep ``before`` a day or more in the past: a partner's local
+    day runs up to 14 hours behind or ahead of the UTC one."""
+    day, hour = f"day:{before.date().isoformat()}", f"hour:{before:%Y-%m-%dT%H}"
+    window = CapacityUsage.window
+    result = await session.execute(
+        delete(CapacityUsage).where(
+            or_(
+                and_(window.startswith("day:"), window < day),
+                and_(window.startswith("hour:"), window < hour),
+            )
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def take_capacity(
     session: AsyncSession, partner_id: str, windows: Sequence[tuple[str, int]]
 ) -> bool:

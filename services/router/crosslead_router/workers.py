@@ -5,7 +5,8 @@
   time must still reach the router before the offer is expired here), withdraws them from the
   partner and offers the lead to the next candidate;
 - the waiting router looks again at leads that nobody could take (capacity windows roll over,
-  schedules open, partners are un-paused).
+  schedules open, partners are un-paused);
+- the capacity sweeper deletes the counters of capacity windows that are long over.
 
 Each is woken right after a commit that gave it work, and otherwise sleeps until its nearest
 due time or the poll interval, whichever comes first.
@@ -26,11 +27,13 @@ from crosslead_router.routing import RoutingPolicy
 from crosslead_router.service import DEADLINES_WAKEUP, WAITING_WAKEUP
 from crosslead_router.settings import RouterSettings
 
-__all__ = ["DueWorker", "deadline_watcher", "waiting_router"]
+__all__ = ["DueWorker", "capacity_sweeper", "deadline_watcher", "waiting_router"]
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
+#: Capacity counters are kept this long after their window began (local days included).
+CAPACITY_KEPT = timedelta(days=2)
 
 
 class DueWorker:
@@ -104,4 +107,24 @@ def waiting_router(db: Database, settings: RouterSettings, policy: RoutingPolicy
         poll=settings.waiting_recheck_seconds,
         work=recheck,
         next_due=repository.next_recheck,
+    )
+
+
+def capacity_sweeper(db: Database, poll_seconds: float = 3600.0) -> DueWorker:
+    async def sweep(session: AsyncSession) -> int:
+        pruned = await repository.prune_capacity(session, utcnow() - CAPACITY_KEPT)
+        if pruned:
+            log.info("deleted %d capacity counters of past windows", pruned)
+        return 0  # one statement does it all: sleep until the next sweep
+
+    async def nothing_due(session: AsyncSession) -> None:
+        return None
+
+    return DueWorker(
+        db,
+        what="sweeping capacity counters",
+        wakeup="capacity-sweep",
+        poll=poll_seconds,
+        work=sweep,
+        next_due=nothing_due,
     )
