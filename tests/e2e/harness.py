@@ -152,9 +152,28 @@ class Client:
 
         await eventually(answered)
 
+    async def lead(self, lead_id: str) -> dict[str, Any]:
+        """The lead with its timeline, as the operator sees it."""
+        return dict((await self.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json())
+
     async def lead_status(self, lead_id: str) -> str:
-        response = await self.get("intake", f"/v1/leads/{lead_id}", ADMIN)
-        return str(response.json()["status"])
+        return str((await self.lead(lead_id))["status"])
+
+    async def until_status(self, lead_id: str, status: str) -> None:
+        async def reached() -> bool:
+            return await self.lead_status(lead_id) == status
+
+        await eventually(reached, timeout=30)
+
+    async def until_recorded(self, lead_id: str, fact: str) -> list[str]:
+        """Wait until the lead's timeline shows ``fact`` (a service publishes a fact after
+        committing it, so it holds by then); returns the timeline's types."""
+
+        async def seen() -> list[str] | None:
+            types = [entry["type"] for entry in (await self.lead(lead_id))["timeline"]]
+            return types if fact in types else None
+
+        return await eventually(seen, timeout=30)
 
     async def report_deal(
         self, partner: Partner, lead_id: str, external_id: str, status: str, amount: str

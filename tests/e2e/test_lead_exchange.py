@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import ADMIN, Client, Partner, Receiver
+from tests.e2e.harness import Client, Partner, Receiver
 from tests.support import eventually
 
 
@@ -91,12 +91,7 @@ async def test_a_lead_travels_from_shop_to_installer_and_earns_commission(
     assert (await client.get("intake", f"/v1/leads/{lead_id}", outsider.auth)).status_code == 404
     assert hooks.offers_for(lead_id) == [offer]  # never offered twice, never to munich
 
-    async def full_timeline() -> list[str] | None:
-        body = (await client.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json()
-        types = [entry["type"] for entry in body["timeline"]]
-        return types if "commission_reversed" in types else None
-
-    types = await eventually(full_timeline, timeout=30)
+    types = await client.until_recorded(lead_id, "commission_reversed")
     lifecycle = [
         t for t in types if t in {"received", "routed", "delivered", "accepted", "converted"}
     ]

@@ -8,7 +8,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from tests.e2e.harness import ADMIN, Client, Offer, Partner, Receiver, lead
+from tests.e2e.harness import Client, Offer, Partner, Receiver, lead
 from tests.support import eventually
 
 
@@ -20,13 +20,6 @@ async def decisions(client: Client, lead_id: str, reader: Partner) -> list[dict[
     response = await client.get("router", f"/v1/routing/decisions?lead_id={lead_id}", reader.auth)
     assert response.status_code == 200, response.text
     return list(response.json()["decisions"])
-
-
-async def wait_for_status(client: Client, lead_id: str, status: str) -> None:
-    async def reached() -> bool:
-        return await client.lead_status(lead_id) == status
-
-    await eventually(reached, timeout=30)
 
 
 async def test_no_partner_gets_more_than_its_capacity_with_two_router_replicas(
@@ -99,7 +92,7 @@ async def test_a_rejected_or_unanswered_lead_moves_on_until_the_hops_run_out(
     assert third.partner_id not in {first.partner_id, second.partner_id}
 
     await client.reject(fitters[third.partner_id], lead_id)
-    await wait_for_status(client, lead_id, "unroutable")  # three hops, although one is left
+    await client.until_status(lead_id, "unroutable")  # three hops, although one is left
     assert len(offered(1) or []) == 3
 
     made = await decisions(client, lead_id, shop)
@@ -112,7 +105,7 @@ async def test_a_rejected_or_unanswered_lead_moves_on_until_the_hops_run_out(
     assert {(e["partner_id"], e["reason"]) for e in made[1]["excluded"]} >= {
         (first.partner_id, "already_offered")
     }
-    timeline = (await client.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json()["timeline"]
+    timeline = (await client.lead(lead_id))["timeline"]
     lifecycle = [e["type"] for e in timeline if e["type"] in {"routed", "rejected", "expired"}]
     assert lifecycle == ["routed", "rejected", "routed", "expired", "routed", "rejected"]
     # Another partner than the source cannot read why the router chose.
@@ -134,7 +127,7 @@ async def test_a_paused_partners_lead_waits_and_a_duplicate_is_never_offered(
     await client.webhook_endpoint(fitter, hooks, base_url)
 
     lead_id = await client.submit_lead(shop, phone="+49 30 5550100")
-    await wait_for_status(client, lead_id, "waiting")
+    await client.until_status(lead_id, "waiting")
     assert offers(hooks) == []
 
     # The same customer for the same need, written differently, from another partner.
@@ -149,7 +142,7 @@ async def test_a_paused_partners_lead_waits_and_a_duplicate_is_never_offered(
     assert resumed.status_code == 200, resumed.text
     [offer] = await eventually(lambda: offers(hooks), timeout=30)
     assert offer.body["data"]["lead_id"] == lead_id
-    await wait_for_status(client, lead_id, "delivered")
+    await client.until_status(lead_id, "delivered")
 
     body = (await client.get("intake", f"/v1/leads/{duplicate['id']}", other_shop.auth)).json()
     assert (body["status"], body["duplicate_of"]) == ("duplicate", lead_id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from tests.e2e.harness import ADMIN, Client, Partner, Receiver
-from tests.support import eventually
 
 
 async def won_lead(
@@ -18,17 +17,6 @@ async def won_lead(
     await client.accept(target, lead_id)
     await client.report_deal(target, lead_id, f"deal-{lead_id}", "won", amount)
     return lead_id
-
-
-async def recorded(client: Client, lead_id: str, fact: str, times: int = 1) -> None:
-    """Wait until the lead's timeline shows ``fact`` (payouts publishes commission facts
-    after posting them, so the ledger has them by then)."""
-
-    async def seen() -> bool:
-        body = (await client.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json()
-        return [e["type"] for e in body["timeline"]].count(fact) >= times
-
-    await eventually(seen, timeout=30)
 
 
 async def payout_run(client: Client) -> dict[str, Any]:
@@ -63,7 +51,7 @@ async def test_mutual_commissions_net_into_one_transfer_and_a_later_refund_is_ca
     to_fitter = await won_lead(client, shop, fitter, "installation", "3000.00", "+49 30 1")
     to_shop = await won_lead(client, fitter, shop, "windows", "2000.00", "+49 30 2")
     for lead_id in (to_fitter, to_shop):
-        await recorded(client, lead_id, "commission_accrued")
+        await client.until_recorded(lead_id, "commission_accrued")
 
     forbidden = await client.http.post(
         client.url("payouts", "/v1/payout-runs"), headers=shop.auth, json={"currency": "EUR"}
@@ -78,13 +66,13 @@ async def test_mutual_commissions_net_into_one_transfer_and_a_later_refund_is_ca
     assert (await client.get("payouts", f"/v1/payout-runs/{run['id']}", ADMIN)).json() == run
 
     for lead_id in (to_fitter, to_shop):
-        await recorded(client, lead_id, "paid")
+        await client.until_recorded(lead_id, "paid")
         assert await client.lead_status(lead_id) == "paid"
 
     # The fitter refunds half of its deal after the run: the shop was paid 150.00 too much
     # (and its manager 30.00). The shop is not billed: the next run carries it as negative...
     await client.report_deal(fitter, to_fitter, "refund-1", "refunded", "1500.00")
-    await recorded(client, to_fitter, "commission_reversed")
+    await client.until_recorded(to_fitter, "commission_reversed")
     carried = await payout_run(client)
     assert carried["transfers"] == []
     assert {
@@ -93,7 +81,7 @@ async def test_mutual_commissions_net_into_one_transfer_and_a_later_refund_is_ca
 
     # ... and the shop's next commission (200.00, its manager's share 40.00) nets it.
     again = await won_lead(client, shop, fitter, "installation", "2000.00", "+49 30 3")
-    await recorded(client, again, "commission_accrued")
+    await client.until_recorded(again, "commission_accrued")
     netted = await payout_run(client)
     assert netted["transfers"] == [transfer(fitter, shop, "50.00")]
     assert [(m["partner_id"], m["amount"]) for m in netted["manager_payouts"]] == [

@@ -168,12 +168,10 @@ class LocalStack:
         """Start one service and wait until it answers /readyz."""
         self._start(name, name, self.ports[name])
 
-    def start_replica(self, service: str, label: str) -> str:
+    def start_replica(self, service: str, label: str) -> None:
         """Start another process of ``service`` (same database, same consumer group) under
-        ``label``; returns its base URL."""
-        port = free_port()
-        self._start(label, service, port)
-        return f"http://127.0.0.1:{port}"
+        ``label``, on a free port."""
+        self._start(label, service, free_port())
 
     def _start(self, label: str, service: str, port: int) -> None:
         with (self.var_dir / f"{label}.log").open("ab") as log:
