@@ -14,10 +14,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker, free_port
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
@@ -28,6 +30,15 @@ BACKENDS = ["sqlite", "postgresql"] if TEST_POSTGRES_URL else ["sqlite"]
 def broker(tmp_path: Path) -> Iterator[LocalBroker]:
     with LocalBroker(port=free_port(), log_file=tmp_path / "broker.log") as running:
         yield running
+
+
+@pytest.fixture
+async def producer(broker: LocalBroker) -> AsyncIterator[AIOKafkaProducer]:
+    """A started producer on ``broker``, as the services create theirs."""
+    running = create_producer(broker.bootstrap_servers, client_id="test")
+    await running.start()
+    yield running
+    await running.stop()
 
 
 @pytest.fixture(params=BACKENDS)

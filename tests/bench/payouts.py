@@ -25,7 +25,7 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database
-from crosslead_common.events import ConversionReported, Envelope, PercentCommission, Topic
+from crosslead_common.events import ConversionReported, Envelope, PercentCommission
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer
 from crosslead_common.localstack import LocalBroker, free_port
 from crosslead_common.migrations import upgrade
@@ -33,6 +33,7 @@ from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
 from crosslead_payouts.models import Base, processed_events
 from crosslead_payouts.reconcile import reconcile
+from tests.integration.test_payouts_ledger import record
 
 PARTNERS = 20
 AGREEMENTS = 50
@@ -57,22 +58,7 @@ def conversions(count: int, tag: str) -> list[ConsumerRecord[bytes, bytes]]:
             commission=PercentCommission(rate=Decimal("0.1")),
             manager_share=Decimal("0.2"),
         )
-        envelope = Envelope.wrap(event, source="bench")
-        records.append(
-            ConsumerRecord(
-                topic=Topic.CONVERSIONS,
-                partition=0,
-                offset=n,
-                timestamp=0,
-                timestamp_type=0,
-                key=envelope.subject.encode(),
-                value=envelope.to_bytes(),
-                checksum=None,
-                serialized_key_size=0,
-                serialized_value_size=0,
-                headers=[],
-            )
-        )
+        records.append(record(Envelope.wrap(event, source="bench"), offset=n))
     return records
 
 
@@ -90,8 +76,8 @@ async def rate(
     """Events per second, with ``partitions`` workers each applying its share in order."""
 
     async def partition(share: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        for record in share:
-            await consumer.process(record)
+        for item in share:
+            await consumer.process(item)
 
     started = time.perf_counter()
     await asyncio.gather(*(partition(records[p::partitions]) for p in range(partitions)))

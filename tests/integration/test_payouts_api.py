@@ -23,7 +23,6 @@ from crosslead_common.events import (
     Topic,
     dlq_topic,
 )
-from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
 from crosslead_payouts.app import create_app
@@ -35,14 +34,6 @@ from tests.support import ADMIN_TOKEN, eventually, serve
 SHOP, INSTALLER = "ptr_shop", "ptr_installer"
 KEYS = {SHOP: new_api_key(), INSTALLER: new_api_key()}
 WAIT = 30.0
-
-
-@pytest.fixture
-async def producer(broker: LocalBroker) -> AsyncIterator[AIOKafkaProducer]:
-    running = create_producer(broker.bootstrap_servers, client_id="test")
-    await running.start()
-    yield running
-    await running.stop()
 
 
 @pytest.fixture

@@ -67,11 +67,12 @@ async def test_the_database_refuses_to_change_or_delete_ledger_rows(
         assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 4
 
 
-def record(envelope: Envelope) -> ConsumerRecord[bytes, bytes]:
+def record(envelope: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    """``envelope`` as the consumer receives it from the conversions topic."""
     return ConsumerRecord(
         topic=Topic.CONVERSIONS,
         partition=0,
-        offset=0,
+        offset=offset,
         timestamp=0,
         timestamp_type=0,
         key=envelope.subject.encode(),

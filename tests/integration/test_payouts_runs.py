@@ -19,7 +19,6 @@ from aiokafka import AIOKafkaProducer
 from crosslead_common.auth import hash_api_key, new_api_key
 from crosslead_common.db import Database
 from crosslead_common.events import Envelope, PartnerRegistered, Topic
-from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
 from crosslead_payouts.app import create_app
@@ -46,14 +45,6 @@ def registered(partner_id: str) -> PartnerRegistered:
         capacity_per_day=None,
         api_key_hash=hash_api_key(KEYS[partner_id]),
     )
-
-
-@pytest.fixture
-async def producer(broker: LocalBroker) -> AsyncIterator[AIOKafkaProducer]:
-    running = create_producer(broker.bootstrap_servers, client_id="test")
-    await running.start()
-    yield running
-    await running.stop()
 
 
 @pytest.fixture

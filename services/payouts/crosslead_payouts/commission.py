@@ -118,7 +118,7 @@ def _same_currency(expected: str, actual: str, what: str) -> None:
 def _graduated(amount: int, volume_before: int, terms: TieredCommission) -> Decimal:
     """Like tax brackets: the deal covers volumes ``[volume_before, volume_before + amount)``
     and each slice earns the rate of the tier it falls in."""
-    bounds = [_tier_start(tier.from_amount, terms.currency) for tier in terms.tiers]
+    bounds = [_minor(tier.from_amount, terms.currency, "tier from_amount") for tier in terms.tiers]
     if not bounds or bounds[0] != 0 or bounds != sorted(set(bounds)):
         raise CommissionError("tiers must start at 0 and ascend strictly")
     start, end = volume_before, volume_before + amount
@@ -131,21 +131,19 @@ def _graduated(amount: int, volume_before: int, terms: TieredCommission) -> Deci
     return total
 
 
-def _tier_start(amount: Decimal, currency: str) -> int:
+def _minor(amount: Decimal, currency: str, what: str) -> int:
+    """:func:`to_minor`, failing with a :class:`CommissionError` that names ``what``."""
     try:
         return to_minor(amount, currency)
     except MoneyError as exc:
-        raise CommissionError(f"tier from_amount: {exc}") from exc
+        raise CommissionError(f"{what}: {exc}") from exc
 
 
 def _capped(commission: int, cap: Money | None, accrued_on_lead: int, currency: str) -> int:
     if cap is None:
         return commission
     _same_currency(cap.currency, currency, "cap_per_lead")
-    try:
-        cap_minor = to_minor(cap.amount, cap.currency)
-    except MoneyError as exc:
-        raise CommissionError(f"cap_per_lead: {exc}") from exc
+    cap_minor = _minor(cap.amount, cap.currency, "cap_per_lead")
     if cap_minor < 0:
         raise CommissionError(f"cap_per_lead must be >= 0, got {cap.amount}")
     return max(min(commission, cap_minor - accrued_on_lead), 0)

@@ -347,25 +347,14 @@ def _pay_manager(
     if amount > 0:  # zero: refunds cancelled what was owed, and the run settles the zero
         plan.manager_payouts.append(ManagerPayout(partner_id, manager_id, amount))
     for balance in balances:
-        lead, other = balance.lead_id, balance.counterparty_partner_id
-        plan.entries += [
-            Entry(
-                lead,
-                partner_id,
-                other,
-                AccountKind.MANAGER_PAYABLE,
-                manager_id,
-                balance.amount,
-                plan.currency,
-            ),
-            Entry(
-                lead,
-                partner_id,
-                other,
-                AccountKind.MANAGER_PAID,
-                manager_id,
-                -balance.amount,
-                plan.currency,
-            ),
-        ]
+        plan.entries += _manager_paid_entries(balance, plan.currency)
         plan.record_settled(balance, manager=balance.amount)
+
+
+def _manager_paid_entries(balance: LeadBalance, currency: str) -> list[Entry]:
+    lead, partner, other = balance.lead_id, balance.partner_id, balance.counterparty_partner_id
+    manager, amount = balance.manager_id, balance.amount
+    return [
+        Entry(lead, partner, other, AccountKind.MANAGER_PAYABLE, manager, amount, currency),
+        Entry(lead, partner, other, AccountKind.MANAGER_PAID, manager, -amount, currency),
+    ]
