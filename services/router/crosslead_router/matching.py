@@ -39,17 +39,12 @@ __all__ = [
 ]
 
 #: How much each factor weighs in a candidate's score (they sum to 1).
-WEIGHT_SIZE = 0.25
-WEIGHT_RECIPROCITY = 0.25
-WEIGHT_ACCEPTANCE = 0.15
-WEIGHT_CONVERSION = 0.15
-WEIGHT_PRIORITY = 0.20
 WEIGHTS: Mapping[str, float] = {
-    "size": WEIGHT_SIZE,
-    "reciprocity": WEIGHT_RECIPROCITY,
-    "acceptance": WEIGHT_ACCEPTANCE,
-    "conversion": WEIGHT_CONVERSION,
-    "priority": WEIGHT_PRIORITY,
+    "size": 0.25,
+    "reciprocity": 0.25,
+    "acceptance": 0.15,
+    "conversion": 0.15,
+    "priority": 0.20,
 }
 #: Pseudo-observations behind every rate, half of them successes: a partner without history
 #: scores a neutral 0.5, and a few outcomes move it only part of the way.

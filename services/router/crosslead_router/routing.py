@@ -143,7 +143,10 @@ async def _situation(
         source_volume_30d=histories.get(lead.source_partner_id, History()).volume_30d,
         history=histories,
         used=await repository.usage(session, partner_ids, windows),
-        already_offered=await repository.offered_partners(session, lead.lead_id),
+        # ``hop`` stays 0 until the first offer: a new lead has no offers to look up.
+        already_offered=(
+            await repository.offered_partners(session, lead.lead_id) if lead.hop else frozenset()
+        ),
     )
 
 

@@ -48,7 +48,7 @@ class DueWorker:
         wakeup: str,
         poll: float,
         work: Callable[[AsyncSession], Awaitable[int]],
-        next_due: Callable[[AsyncSession], Awaitable[datetime | None]],
+        next_due: Callable[[AsyncSession], Awaitable[datetime | None]] | None = None,
         lag: timedelta = timedelta(0),
     ) -> None:
         self._db, self._what, self._poll = db, what, poll
@@ -70,6 +70,9 @@ class DueWorker:
             return 0
 
     async def _sleep(self) -> None:
+        if self._next_due is None:
+            await wait_for_work(self._wakeup, None, self._poll)
+            return
         try:
             async with self._db.sessionmaker() as session:
                 due = await self._next_due(session)
@@ -117,14 +120,10 @@ def capacity_sweeper(db: Database, poll_seconds: float = 3600.0) -> DueWorker:
             log.info("deleted %d capacity counters of past windows", pruned)
         return 0  # one statement does it all: sleep until the next sweep
 
-    async def nothing_due(session: AsyncSession) -> None:
-        return None
-
     return DueWorker(
         db,
         what="sweeping capacity counters",
         wakeup="capacity-sweep",
         poll=poll_seconds,
         work=sweep,
-        next_due=nothing_due,
     )
