@@ -141,12 +141,6 @@ async def running_intake(
     await db.dispose()
 
 
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
-
-
 async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake) -> None:
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])

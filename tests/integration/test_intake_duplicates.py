@@ -4,23 +4,15 @@ is stored, shown and announced as such, never offered, and no contact is kept in
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from crosslead_common.events import Topic
 from crosslead_common.localstack import LocalBroker
 from crosslead_intake.models import CustomerFingerprint
 from tests.integration.test_intake_api import ADMIN, Intake, auth, lead_body, running_intake
-
-
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
 
 
 def customer(**contact: str) -> dict[str, Any]:

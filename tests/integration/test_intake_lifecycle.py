@@ -3,12 +3,9 @@ rejection or expiry, waiting, giving up, and payouts — as partners and the ope
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-import pytest
 
 from crosslead_common.events import (
     EventData,
@@ -22,15 +19,8 @@ from crosslead_common.events import (
     RoutingDecision,
     ScoredCandidate,
 )
-from crosslead_common.localstack import LocalBroker
-from tests.integration.test_intake_api import ADMIN, Intake, auth, running_intake
+from tests.integration.test_intake_api import ADMIN, Intake, auth
 from tests.support import eventually
-
-
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
 
 
 async def apply(intake: Intake, event: EventData, entries: int) -> dict[str, Any]:

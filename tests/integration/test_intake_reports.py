@@ -3,26 +3,15 @@ lopsided pairs, and partners that live off one source."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from itertools import count
 from typing import Any
 
-import pytest
-
-from crosslead_common.localstack import LocalBroker
 from tests.integration.test_intake_api import (
     ADMIN,
     Intake,
     auth,
     route,
-    running_intake,
 )
-
-
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
 
 
 class Exchange:

@@ -3,20 +3,15 @@ published, and how bad values are refused with the field at fault."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from crosslead_common.events import Topic
-from crosslead_common.localstack import LocalBroker
 from tests.integration.test_intake_api import (
     ADMIN,
     Intake,
     auth,
     lead_body,
     route,
-    running_intake,
 )
 
 AVAILABILITY = {
@@ -25,12 +20,6 @@ AVAILABILITY = {
     "start": "08:00",
     "end": "17:30",
 }
-
-
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
 
 
 async def refused(response: Any, field: str) -> None:

@@ -3,19 +3,9 @@ cross-sell suggestions a partner's managers get from both."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from crosslead_common.localstack import LocalBroker
-from tests.integration.test_intake_api import ADMIN, Intake, auth, running_intake
-
-
-@pytest.fixture
-async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
-    async with running_intake(database_url, broker) as running:
-        yield running
+from tests.integration.test_intake_api import ADMIN, Intake, auth
 
 
 def card(category: str = "installation", headline: str = "Fitted in a day") -> dict[str, Any]:

@@ -71,14 +71,17 @@ class CustomerMatcher:
                 .limit(1)
             )
         ).first()
-        original, since = (lead_id, at) if match is None else match
-        known = set(
-            await session.scalars(
-                select(CustomerFingerprint.fingerprint).where(
-                    CustomerFingerprint.lead_id == original
+        if match is None:
+            original, since, known = lead_id, at, set()  # a new lead has no fingerprints yet
+        else:
+            original, since = match
+            known = set(
+                await session.scalars(
+                    select(CustomerFingerprint.fingerprint).where(
+                        CustomerFingerprint.lead_id == original
+                    )
                 )
             )
-        )
         session.add_all(
             CustomerFingerprint(lead_id=original, fingerprint=f, need=need, created_at=since)
             for f in fingerprints

@@ -9,6 +9,7 @@ from crosslead_common.errors import Problem
 from crosslead_intake import repository, service
 from crosslead_intake.api.deps import CurrentPrincipal, ReadSession, RuntimeDep
 from crosslead_intake.api.schemas import AgreementIn, AgreementOut
+from crosslead_intake.models import Agreement
 
 router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
@@ -20,7 +21,7 @@ async def create_agreement(
     require_admin(principal)
     async with runtime.db.transaction() as session:
         agreement = await service.create_agreement(session, body)
-    return AgreementOut.model_validate(agreement, from_attributes=True)
+    return _out(agreement)
 
 
 @router.post("/{agreement_id}/end", response_model=AgreementOut)
@@ -32,7 +33,7 @@ async def end_agreement(
     require_admin(principal)
     async with runtime.db.transaction() as session:
         agreement = await service.end_agreement(session, agreement_id)
-    return AgreementOut.model_validate(agreement, from_attributes=True)
+    return _out(agreement)
 
 
 @router.get("/{agreement_id}", response_model=AgreementOut)
@@ -46,4 +47,8 @@ async def get_agreement(
         or principal.partner_id in (agreement.source_partner_id, agreement.target_partner_id)
     ):
         raise Problem.not_found("agreement")
+    return _out(agreement)
+
+
+def _out(agreement: Agreement) -> AgreementOut:
     return AgreementOut.model_validate(agreement, from_attributes=True)

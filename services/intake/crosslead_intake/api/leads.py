@@ -14,6 +14,7 @@ from crosslead_intake.api.deps import (
     Matcher,
     ReadSession,
     RuntimeDep,
+    calling_partner,
     partner_only,
 )
 from crosslead_intake.api.idempotency import run_once
@@ -52,8 +53,7 @@ async def submit_lead(
     source_id = partner_only(principal, "submit leads")
 
     async def submit(session: AsyncSession) -> dict[str, Any]:
-        source = await repository.get_partner(session, source_id)
-        assert source is not None  # authenticated by its key, so it exists
+        source = await calling_partner(session, principal, "submit leads")
         lead = await service.submit_lead(session, source, body, matcher)
         submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=lead.duplicate_of)
         return submitted.model_dump(exclude_none=True)

@@ -9,8 +9,14 @@ from fastapi import APIRouter, Body, Path, Query
 
 from crosslead_common.auth import require_admin
 from crosslead_common.errors import Problem
-from crosslead_intake import repository, warmup
-from crosslead_intake.api.deps import CurrentPrincipal, ReadSession, RuntimeDep, partner_only
+from crosslead_intake import warmup
+from crosslead_intake.api.deps import (
+    CurrentPrincipal,
+    ReadSession,
+    RuntimeDep,
+    calling_partner,
+    partner_only,
+)
 from crosslead_intake.api.schemas import (
     CATEGORY_PATTERN,
     ComplementsIn,
@@ -39,10 +45,8 @@ async def create_pitch_card(
     body: PitchCardIn, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> PitchCardOut:
     """A draft card for one of the categories the caller offers."""
-    partner_id = partner_only(principal, "write pitch cards")
     async with runtime.db.transaction() as session:
-        partner = await repository.get_partner(session, partner_id)
-        assert partner is not None  # authenticated by its key, so it exists
+        partner = await calling_partner(session, principal, "write pitch cards")
         card = await warmup.create_pitch_card(session, partner, body)
     return _card(card)
 
