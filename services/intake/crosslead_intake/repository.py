@@ -27,8 +27,10 @@ async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | 
     return result
 
 
-async def get_partner(session: AsyncSession, partner_id: str) -> Partner | None:
-    return await session.get(Partner, partner_id)
+async def get_partner(
+    session: AsyncSession, partner_id: str, *, for_update: bool = False
+) -> Partner | None:
+    return await session.get(Partner, partner_id, with_for_update=for_update)
 
 
 async def get_agreement(

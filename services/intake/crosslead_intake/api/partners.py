@@ -40,13 +40,17 @@ async def update_partner(
     """Change routing settings (the operator, or the partner itself); ``null`` clears an
     optional one. The router hears of every change."""
     async with runtime.db.transaction() as session:
-        partner = await _own_partner(session, partner_id, principal)
+        # Locked: concurrent patches apply one after the other, and each publishes what the
+        # other left, so the router never keeps a stale setting.
+        partner = await _own_partner(session, partner_id, principal, for_update=True)
         await service.update_partner(session, partner, body)
     return _out(partner)
 
 
-async def _own_partner(session: AsyncSession, partner_id: str, principal: Principal) -> Partner:
-    partner = await repository.get_partner(session, partner_id)
+async def _own_partner(
+    session: AsyncSession, partner_id: str, principal: Principal, *, for_update: bool = False
+) -> Partner:
+    partner = await repository.get_partner(session, partner_id, for_update=for_update)
     if partner is None or not principal.can_act_as(partner_id):
         raise Problem.not_found("partner")
     return partner
