@@ -245,6 +245,12 @@ async def test_runs_are_idempotent_by_key_and_only_the_operator_starts_them(
         "/v1/payout-runs", json={"currency": "XYZ"}, headers=ADMIN
     )
     assert unknown_currency.status_code == 422
+    # A field the run does not know is refused, not ignored: nothing is settled by mistake.
+    typo = await payouts.post(
+        "/v1/payout-runs", json={"currency": "EUR", "dry_run": True}, headers=ADMIN
+    )
+    assert typo.status_code == 422
+    assert typo.json()["errors"][0]["field"] == "dry_run"
 
     outsider = await payouts.get(f"/v1/payout-runs/{first['id']}", headers=bearer(KEYS[C]))
     assert outsider.status_code == 404

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field, field_validator
 
 from crosslead_common.money import MoneyError, exponent, from_minor
+from crosslead_common.schemas import RequestBody
 from crosslead_payouts.ledger import CurrencyTotals, Kind
 from crosslead_payouts.models import PayoutRun
 from crosslead_payouts.queries import ManagerEarnings, Statement, StatementLine
@@ -149,7 +150,7 @@ class ManagerEarningsOut(BaseModel):
         )
 
 
-class PayoutRunIn(BaseModel):
+class PayoutRunIn(RequestBody):
     currency: str = Field(description="ISO 4217 code; a run settles one currency", examples=["EUR"])
 
     @field_validator("currency")
