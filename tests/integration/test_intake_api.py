@@ -26,6 +26,7 @@ from crosslead_intake.settings import IntakeSettings
 from tests.support import ADMIN_TOKEN, eventually, serve
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+PROBLEMS = "https://crosslead.dev/problems/"  # API.md: a stable `type` per kind of error
 
 
 def auth(key: str) -> dict[str, str]:
@@ -159,6 +160,7 @@ async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake)
     )
     assert as_partner.status_code == 403
     assert as_partner.headers["content-type"] == "application/problem+json"
+    assert as_partner.json()["type"] == f"{PROBLEMS}forbidden"
 
     agreement = await intake.client.post(
         "/v1/agreements",
@@ -368,6 +370,7 @@ async def test_bad_leads_are_refused_with_the_field_and_change_nothing(
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     assert field in [e["field"] for e in response.json()["errors"]]
+    assert response.json()["type"] == f"{PROBLEMS}validation"
     assert await intake.count_leads() == 0
 
 
@@ -379,10 +382,12 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     )
     assert no_token.status_code == wrong.status_code == 401
     assert no_token.json()["title"] == "Unauthorized"
+    assert no_token.json()["type"] == wrong.json()["type"] == f"{PROBLEMS}unauthorized"
 
     huge = lead_body(warmth={"notes": "x" * 70_000})
     too_large = await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=huge)
     assert too_large.status_code == 413
+    assert too_large.json()["type"] == f"{PROBLEMS}payload-too-large"
 
     fitter_auth = auth(fitter["api_key"])
     base = {"lead_id": lead_id, "external_id": "d", "status": "won", "currency": "EUR"}
@@ -397,6 +402,7 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
         response = await intake.client.post("/v1/conversions", headers=fitter_auth, json=body)
         assert response.status_code == 422, body
         assert response.json()["errors"][0]["field"] == field, response.json()
+        assert response.json()["type"] == f"{PROBLEMS}validation"
 
     malformed = await intake.client.post(
         "/v1/leads",
@@ -407,6 +413,7 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     unknown = await intake.client.get("/v1/leads/lead_nope", headers=ADMIN)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["type"] == f"{PROBLEMS}not-found"
 
 
 WRONG_VALUES = (None, 7, -1.5, "", "x" * 5000, [], {}, True, "1e999", "\u0000")

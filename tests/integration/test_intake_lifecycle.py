@@ -89,6 +89,7 @@ async def test_a_rejected_lead_is_offered_to_the_next_partner_and_only_it_may_an
         409,
         "the lead is being routed; retry in a moment",
     )
+    assert not_yet.json()["type"] == "https://crosslead.dev/problems/lead-being-routed"
     assert (
         await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(outsider["api_key"]))
     ).status_code == 404
@@ -104,6 +105,7 @@ async def test_a_rejected_lead_is_offered_to_the_next_partner_and_only_it_may_an
         f"/v1/leads/{lead_id}/accept", headers=auth(first["api_key"])
     )
     assert too_late.status_code == 409
+    assert too_late.json()["type"] == "https://crosslead.dev/problems/conflict"
     assert "no longer offered to you" in too_late.json()["detail"]
     stranger = await intake.client.post(
         f"/v1/leads/{lead_id}/accept", headers=auth(outsider["api_key"])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_common.errors import Problem
+from crosslead_common.domain import Forbidden, Unauthorized
 
 __all__ = [
     "PartnerLookup",
@@ -58,7 +58,7 @@ def hash_api_key(key: str) -> str:
 def _bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Problem(401, "Unauthorized", "send Authorization: Bearer <token>")
+        raise Unauthorized("send Authorization: Bearer <token>")
     return token.strip()
 
 
@@ -73,9 +73,9 @@ async def authenticate(
         partner_id = await lookup(session, hash_api_key(token))
         if partner_id is not None:
             return Principal(partner_id=partner_id)
-    raise Problem(401, "Unauthorized", "the token is not valid")
+    raise Unauthorized("the token is not valid")
 
 
 def require_admin(principal: Principal) -> None:
     if not principal.is_admin:
-        raise Problem(403, "Forbidden", "this endpoint is for the operator's admin token")
+        raise Forbidden("this endpoint is for the operator's admin token")

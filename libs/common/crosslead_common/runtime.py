@@ -19,14 +19,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_common.auth import PartnerLookup, Principal, authenticate
-from crosslead_common.db import Database
-from crosslead_common.errors import (
+from crosslead_common.api.problems import (
     PROBLEM_RESPONSES,
     BodySizeLimit,
     RejectNul,
     install_problem_handlers,
 )
+from crosslead_common.auth import PartnerLookup, Principal, authenticate
+from crosslead_common.db import Database
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings

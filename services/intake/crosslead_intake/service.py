@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common import events
 from crosslead_common.auth import hash_api_key, new_api_key
 from crosslead_common.db import utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import Conflict, InvalidField, NotFound
 from crosslead_common.money import CURRENCY_EXPONENTS, MoneyError, from_minor, to_minor
 from crosslead_intake import repository
 from crosslead_intake.api.schemas import (
@@ -78,7 +78,7 @@ def _routing_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def _check_capacities(partner: Partner) -> None:
     per_day, per_hour = partner.capacity_per_day, partner.capacity_per_hour
     if per_day is not None and per_hour is not None and per_hour > per_day:
-        raise Problem.invalid("capacity_per_hour", "cannot exceed capacity_per_day")
+        raise InvalidField("capacity_per_hour", "cannot exceed capacity_per_day")
 
 
 def _snapshot(partner: Partner) -> dict[str, Any]:
@@ -97,9 +97,9 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
     """Let leads of ``data.categories`` flow from the source to the target on these terms."""
     for field in ("source_partner_id", "target_partner_id"):
         if await repository.get_partner(session, getattr(data, field)) is None:
-            raise Problem.invalid(field, "no partner with this id")
+            raise InvalidField(field, "no partner with this id")
     if data.source_partner_id == data.target_partner_id:
-        raise Problem.invalid("target_partner_id", "a partner cannot refer leads to itself")
+        raise InvalidField("target_partner_id", "a partner cannot refer leads to itself")
     _check_terms(data.commission)
     agreement = Agreement(
         id=new_id("agr"),
@@ -138,7 +138,7 @@ async def end_agreement(session: AsyncSession, agreement_id: str) -> Agreement:
     leads already routed under it still earn their commission."""
     agreement = await repository.get_agreement(session, agreement_id, for_update=True)
     if agreement is None:
-        raise Problem.not_found("agreement")
+        raise NotFound("agreement")
     if agreement.ended_at is None:
         agreement.ended_at = utcnow()
         await outbox.add(
@@ -163,16 +163,16 @@ def _check_terms(terms: PercentIn | FlatIn | TieredIn) -> None:
             field = f"commission.tiers.{i}.from_amount"
             _minor_units(tier.from_amount, terms.currency, field, "commission.currency")
             if previous is None and tier.from_amount != 0:
-                raise Problem.invalid(field, "the first tier starts at 0")
+                raise InvalidField(field, "the first tier starts at 0")
             if previous is not None and tier.from_amount <= previous:
-                raise Problem.invalid(field, "tiers must be in strictly ascending order")
+                raise InvalidField(field, "tiers must be in strictly ascending order")
             previous = tier.from_amount
     cap = terms.cap_per_lead
     if cap is not None:
         field = "commission.cap_per_lead"
         _minor_units(cap.amount, cap.currency, f"{field}.amount", f"{field}.currency")
         if isinstance(terms, TieredIn) and cap.currency != terms.currency:
-            raise Problem.invalid(f"{field}.currency", f"must be the tiers' {terms.currency}")
+            raise InvalidField(f"{field}.currency", f"must be the tiers' {terms.currency}")
 
 
 def _commission_currency(commission: dict[str, Any]) -> str | None:
@@ -189,9 +189,9 @@ async def submit_lead(
     """Store a warmed-up lead from ``source``; it is routed once ``lead.received`` is
     published, unless it is a duplicate of an earlier lead of the same customer and need."""
     if data.consent.given_at > utcnow() + timedelta(minutes=5):
-        raise Problem.invalid("consent.given_at", "consent cannot be given in the future")
+        raise InvalidField("consent.given_at", "consent cannot be given in the future")
     if data.consent.categories is not None and data.need not in data.consent.categories:
-        raise Problem.invalid(
+        raise InvalidField(
             "consent.categories", f"the customer did not agree to be passed on for {data.need}"
         )
     now = utcnow()
@@ -252,7 +252,7 @@ async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | No
         or await repository.was_offered(session, lead.id, partner_id)
     ):
         return lead
-    raise Problem.not_found("lead")
+    raise NotFound("lead")
 
 
 async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
@@ -261,18 +261,18 @@ async def _offered_lead(session: AsyncSession, lead_id: str, partner_id: str) ->
     it may be offered to while it is still being routed; others a 404."""
     lead = await repository.get_lead(session, lead_id, for_update=True)
     if lead is None:
-        raise Problem.not_found("lead")
+        raise NotFound("lead")
     if lead.target_partner_id == partner_id:
         return lead
     if await repository.was_offered(session, lead.id, partner_id):
-        raise Problem(409, "Conflict", "the lead is no longer offered to you")
+        raise Conflict("the lead is no longer offered to you")
     if lead.status in REROUTABLE | ACCEPTABLE and await repository.may_be_offered(
         session, lead, partner_id
     ):
         # The router may have moved the lead on to this partner, whose webhook can arrive a
         # moment before intake hears of the routing.
-        raise Problem(409, "Conflict", "the lead is being routed; retry in a moment")
-    raise Problem.not_found("lead")
+        raise Conflict("the lead is being routed; retry in a moment", kind="lead-being-routed")
+    raise NotFound("lead")
 
 
 async def answer_offer(
@@ -290,9 +290,9 @@ async def answer_offer(
     if lead.status == fact:
         return lead
     if lead.status not in ACCEPTABLE:
-        raise Problem(409, "Conflict", f"the lead is {lead.status}; it can no longer be {fact}")
+        raise Conflict(f"the lead is {lead.status}; it can no longer be {fact}")
     if lead.accept_by is not None and utcnow() > lead.accept_by:
-        raise Problem(409, "Conflict", f"the offer closed at {lead.accept_by.isoformat()}")
+        raise Conflict(f"the offer closed at {lead.accept_by.isoformat()}")
     event: events.LeadAccepted | events.LeadRejected = (
         events.LeadAccepted(lead_id=lead.id, partner_id=partner_id)
         if accept
@@ -314,15 +314,13 @@ async def report_conversion(
     if existing is not None:
         return existing
     if lead.status not in CONVERTIBLE:
-        raise Problem(
-            409, "Conflict", f"the lead is {lead.status}; accept it before reporting deals on it"
-        )
+        raise Conflict(f"the lead is {lead.status}; accept it before reporting deals on it")
     agreement = await repository.get_agreement(session, lead.agreement_id or "")
     if agreement is None:
-        raise Problem(409, "Conflict", "the lead has no agreement yet")
+        raise Conflict("the lead has no agreement yet")
     currency = _commission_currency(agreement.commission)
     if currency is not None and data.currency != currency:
-        raise Problem.invalid(
+        raise InvalidField(
             "currency", f"the agreement's commission is in {currency}; report deals in {currency}"
         )
     totals = await repository.conversion_totals(session, lead.id)
@@ -330,12 +328,10 @@ async def report_conversion(
     refunded = totals.get(("refunded", data.currency), 0)
     if data.status == "refunded":
         if won == 0:
-            raise Problem.invalid(
-                "status", f"no won deal in {data.currency} on this lead to refund"
-            )
+            raise InvalidField("status", f"no won deal in {data.currency} on this lead to refund")
         if refunded + amount_minor > won:
             left = from_minor(won - refunded, data.currency)
-            raise Problem.invalid("amount", f"refunds would exceed the won amount; at most {left}")
+            raise InvalidField("amount", f"refunds would exceed the won amount; at most {left}")
     conversion = Conversion(
         id=new_id("conv"),
         lead_id=lead.id,
@@ -400,8 +396,8 @@ def _minor_units(
     amount: Decimal, currency: str, field: str = "amount", currency_field: str = "currency"
 ) -> int:
     if currency not in CURRENCY_EXPONENTS:
-        raise Problem.invalid(currency_field, f"{currency} is not an ISO 4217 currency")
+        raise InvalidField(currency_field, f"{currency} is not an ISO 4217 currency")
     try:
         return to_minor(amount, currency)
     except MoneyError as exc:
-        raise Problem.invalid(field, str(exc)) from None
+        raise InvalidField(field, str(exc)) from None

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal
 from crosslead_common.db import utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField, NotFound
 from crosslead_intake.api.schemas import PitchCardIn
 from crosslead_intake.models import Agreement, Complements, Partner, PitchCard
 from crosslead_intake.service import new_id
@@ -21,7 +21,7 @@ async def create_pitch_card(
 ) -> PitchCard:
     """A draft card; only a category the partner offers can be pitched."""
     if data.category not in partner.offers:
-        raise Problem.invalid("category", "not a category this partner offers")
+        raise InvalidField("category", "not a category this partner offers")
     card = PitchCard(
         id=new_id("pc"),
         partner_id=partner.id,
@@ -38,7 +38,7 @@ async def create_pitch_card(
 async def publish_pitch_card(session: AsyncSession, partner_id: str, card_id: str) -> PitchCard:
     card = await session.get(PitchCard, card_id, with_for_update=True)
     if card is None or card.partner_id != partner_id:
-        raise Problem.not_found("pitch card")
+        raise NotFound("pitch card")
     if card.status != "published":
         card.status, card.published_at = "published", utcnow()
     return card
@@ -63,7 +63,7 @@ async def visible_pitch_card(
         principal.can_act_as(card.partner_id)
         or (card.status == "published" and await _agreed(session, principal, card.partner_id))
     ):
-        raise Problem.not_found("pitch card")
+        raise NotFound("pitch card")
     return card
 
 
@@ -88,9 +88,9 @@ async def set_complements(
 ) -> Complements:
     for i, need in enumerate(complements):
         if need == category:
-            raise Problem.invalid(f"body.{i}", "a category does not complement itself")
+            raise InvalidField(f"body.{i}", "a category does not complement itself")
         if need in complements[:i]:
-            raise Problem.invalid(f"body.{i}", f"{need} is listed twice")
+            raise InvalidField(f"body.{i}", f"{need} is listed twice")
     entry = await session.get(Complements, category, with_for_update=True)
     if entry is None:
         entry = Complements(category=category)

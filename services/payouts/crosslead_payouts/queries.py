@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField, NotFound
 from crosslead_payouts import repository
 from crosslead_payouts.ledger import (
     AccountKind,
@@ -62,7 +62,7 @@ async def statement(session: AsyncSession, partner_id: str, at: datetime) -> Sta
     available and paid at ``at``) and every commission line in time order. Raises a 404
     problem for a partner this service has never heard of."""
     if not await repository.partner_known(session, partner_id):
-        raise Problem.not_found("partner")
+        raise NotFound("partner")
     # Totals come from the very entries the lines are: two queries could see two different
     # moments of the ledger (READ COMMITTED), and a statement must add up.
     entries = await repository.statement_entries(session, partner_id)
@@ -92,7 +92,7 @@ async def payout_run(session: AsyncSession, run_id: str, principal: Principal) -
     """A recorded run, for the operator or a partner that takes part in it (404 otherwise)."""
     run = await repository.payout_run(session, run_id)
     if run is None or not (principal.is_admin or principal.partner_id in _participants(run)):
-        raise Problem.not_found("payout run")
+        raise NotFound("payout run")
     return run
 
 
@@ -111,9 +111,9 @@ async def manager_earnings(
     exactly one partner (a 422 naming ``partner_id`` otherwise); an unknown manager is a 404."""
     partner_ids = await repository.manager_partner_ids(session, manager_id, partner_id)
     if not partner_ids:
-        raise Problem.not_found("manager")
+        raise NotFound("manager")
     if len(partner_ids) > 1:
-        raise Problem.invalid(
+        raise InvalidField(
             "partner_id", "this manager id exists under several partners; say which one"
         )
     (owner,) = partner_ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from crosslead_common.auth import require_admin
-from crosslead_common.errors import Problem
+from crosslead_common.domain import NotFound
 from crosslead_intake import repository, service
 from crosslead_intake.api.deps import CurrentPrincipal, ReadSession, RuntimeDep
 from crosslead_intake.api.schemas import AgreementIn, AgreementOut
@@ -46,7 +46,7 @@ async def get_agreement(
         principal.is_admin
         or principal.partner_id in (agreement.source_partner_id, agreement.target_partner_id)
     ):
-        raise Problem.not_found("agreement")
+        raise NotFound("agreement")
     return _out(agreement)
 
 

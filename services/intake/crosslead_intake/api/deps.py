@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal
-from crosslead_common.errors import Problem
+from crosslead_common.domain import Forbidden
 from crosslead_common.runtime import Runtime, current_principal, db_session, get_runtime
 from crosslead_intake import repository
 from crosslead_intake.customers import CustomerMatcher
@@ -22,7 +22,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def partner_only(principal: Principal, action: str) -> str:
     """The calling partner's id; the operator cannot act on a partner's behalf here."""
     if principal.partner_id is None:
-        raise Problem(403, "Forbidden", f"only a partner can {action}")
+        raise Forbidden(f"only a partner can {action}")
     return principal.partner_id
 
 

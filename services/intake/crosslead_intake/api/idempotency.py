@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField
 from crosslead_intake import repository
 from crosslead_intake.models import IdempotencyKey
 
@@ -30,7 +30,7 @@ def _fingerprint(body: BaseModel) -> str:
 
 def _replay(stored: IdempotencyKey, fingerprint: str) -> JSONResponse:
     if stored.request_hash != fingerprint:
-        raise Problem.invalid(HEADER, "this key was already used with a different request body")
+        raise InvalidField(HEADER, "this key was already used with a different request body")
     return JSONResponse(stored.response, status_code=stored.status_code)
 
 
@@ -49,7 +49,7 @@ async def run_once(
         async with db.transaction() as session:
             return JSONResponse(await action(session), status_code=status_code)
     if not 1 <= len(key) <= 200:
-        raise Problem.invalid(HEADER, "must be 1 to 200 characters")
+        raise InvalidField(HEADER, "must be 1 to 200 characters")
     fingerprint = _fingerprint(body)
     try:
         async with db.transaction() as session:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal, require_admin
-from crosslead_common.errors import Problem
+from crosslead_common.domain import NotFound
 from crosslead_intake import repository, service
 from crosslead_intake.api.deps import CurrentPrincipal, ReadSession, RuntimeDep
 from crosslead_intake.api.schemas import PartnerCreated, PartnerIn, PartnerOut, PartnerPatch
@@ -52,7 +52,7 @@ async def _own_partner(
 ) -> Partner:
     partner = await repository.get_partner(session, partner_id, for_update=for_update)
     if partner is None or not principal.can_act_as(partner_id):
-        raise Problem.not_found("partner")
+        raise NotFound("partner")
     return partner
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from crosslead_common.db import utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField
 from crosslead_intake import reports
 from crosslead_intake.api.deps import CurrentPrincipal, ReadSession
 from crosslead_intake.api.schemas import PartnerReportOut
@@ -29,7 +29,7 @@ async def partner_report(
     is imbalanced (more than 3:1); per partner, whether it is agent-like (more than half of
     its won deals from one source). Leads count in a window by when they were submitted."""
     if window_days is not None and window_days not in WINDOWS:
-        raise Problem.invalid("window_days", "must be 30 or 90")
+        raise InvalidField("window_days", "must be 30 or 90")
     now = utcnow()
     return PartnerReportOut(
         windows=[

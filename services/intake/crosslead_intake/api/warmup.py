@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query
 
 from crosslead_common.auth import require_admin
-from crosslead_common.errors import Problem
+from crosslead_common.domain import NotFound
 from crosslead_intake import warmup
 from crosslead_intake.api.deps import (
     CurrentPrincipal,
@@ -104,7 +104,7 @@ async def get_complements(
 ) -> ComplementsOut:
     entry = await warmup.get_complements(session, category)
     if entry is None:
-        raise Problem.not_found("complements")
+        raise NotFound("complements")
     return _complements(entry)
 
 

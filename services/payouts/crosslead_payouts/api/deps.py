@@ -8,7 +8,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.auth import Principal
-from crosslead_common.errors import Problem
+from crosslead_common.domain import NotFound
 from crosslead_common.runtime import current_principal, db_session
 
 __all__ = ["Caller", "Session", "own_partner_scope"]
@@ -23,5 +23,5 @@ def own_partner_scope(principal: Principal, requested: str | None) -> str | None
     if principal.is_admin:
         return requested
     if requested is not None and requested != principal.partner_id:
-        raise Problem.not_found("partner")
+        raise NotFound("partner")
     return principal.partner_id

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from crosslead_common.db import utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import Forbidden, InvalidField
 from crosslead_common.runtime import get_runtime
 from crosslead_payouts import queries, repository, service
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
@@ -40,7 +40,7 @@ async def create_payout_run(
     one transfer, managers are paid by their partners, and amounts below the minimum payout or
     negative ones are carried forward. Operator only."""
     if not principal.is_admin:
-        raise Problem(403, detail="only the operator may start a payout run")
+        raise Forbidden("only the operator may start a payout run")
     fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     try:
         run, created = await _run(request, body.currency, idempotency_key, fingerprint)
@@ -51,7 +51,7 @@ async def create_payout_run(
             raise
         run, created = earlier, False
     if not created and run.request_hash != fingerprint:
-        raise Problem.invalid(HEADER, "this key was already used with a different request body")
+        raise InvalidField(HEADER, "this key was already used with a different request body")
     return PayoutRunOut.of(run)
 
 

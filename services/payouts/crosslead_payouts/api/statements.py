@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from crosslead_common.db import utcnow
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField
 from crosslead_payouts import queries
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from crosslead_payouts.api.deps import Caller, Session, own_partner_scope
@@ -29,7 +29,7 @@ async def get_statement(
     and paid) and every commission line; ``Accept: text/csv`` gives the lines as CSV."""
     scope = own_partner_scope(principal, partner_id)
     if scope is None:
-        raise Problem.invalid("partner_id", "required with the admin token")
+        raise InvalidField("partner_id", "required with the admin token")
     statement = StatementOut.of(await queries.statement(session, scope, utcnow()))
     if not wants_csv(request):
         return statement

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crosslead_common.errors import Problem
+from crosslead_common.domain import NotFound
 from crosslead_router import routing
 from crosslead_router.api.deps import Caller, RuntimeDep
 from crosslead_router.api.schemas import DecisionList, DecisionOut
@@ -26,7 +26,7 @@ async def list_decisions(
     async with runtime.db.sessionmaker() as session:
         found = await routing.decisions_of(session, lead_id, principal.partner_id)
     if found is None:
-        raise Problem.not_found(f"lead {lead_id}")
+        raise NotFound(f"lead {lead_id}")
     return DecisionList(
         lead_id=lead_id,
         decisions=[

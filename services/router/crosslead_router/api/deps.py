@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from crosslead_common.auth import Principal
-from crosslead_common.errors import Problem
+from crosslead_common.domain import Forbidden
 from crosslead_common.runtime import Runtime, current_principal, get_runtime
 from crosslead_router.settings import RouterSettings
 
@@ -18,7 +18,7 @@ async def partner_id(principal: Annotated[Principal, Depends(current_principal)]
     """The calling partner; the operator's admin token is refused (403): webhook endpoints
     belong to a partner."""
     if principal.partner_id is None:
-        raise Problem(403, "Forbidden", "this endpoint is for a partner's API key")
+        raise Forbidden("this endpoint is for a partner's API key")
     return principal.partner_id
 
 

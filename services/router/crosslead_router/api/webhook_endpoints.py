@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from crosslead_common.errors import Problem
+from crosslead_common.domain import InvalidField, NotFound
 from crosslead_router import service
 from crosslead_router.api.deps import PartnerId, RuntimeDep, settings_of
 from crosslead_router.api.schemas import EndpointIn, EndpointList, EndpointOut
@@ -22,7 +22,7 @@ async def create_endpoint(
     try:
         await check_url(body.url, allow_private=settings_of(runtime).webhook_allow_private)
     except UnsafeUrl as exc:
-        raise Problem.invalid("url", str(exc)) from exc
+        raise InvalidField("url", str(exc)) from exc
     async with runtime.db.transaction() as session:
         endpoint = await service.create_endpoint(session, partner_id, body.url, body.description)
     return EndpointOut.model_validate(endpoint)
@@ -42,5 +42,5 @@ async def delete_endpoint(endpoint_id: str, partner_id: PartnerId, runtime: Runt
     async with runtime.db.transaction() as session:
         deleted = await service.delete_endpoint(session, partner_id, endpoint_id)
     if not deleted:
-        raise Problem.not_found(f"webhook endpoint {endpoint_id}")
+        raise NotFound(f"webhook endpoint {endpoint_id}")
     return Response(status_code=204)

@@ -1,5 +1,7 @@
-"""RFC 9457 problem details for every error a client can cause.
+"""RFC 9457 problem details for every error a client can cause: the one place where domain
+errors (``crosslead_common.domain``) become HTTP responses.
 
+Each kind of error has a stable ``type`` URI (``https://crosslead.dev/problems/<slug>``).
 Validation errors name the field at fault, both in ``detail`` and in ``errors[].field``; an
 unexpected failure is a 500 without internals.
 """
@@ -18,19 +20,46 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from crosslead_common.domain import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidField,
+    NotFound,
+    Unauthorized,
+)
+
 __all__ = [
     "PROBLEM_JSON",
     "PROBLEM_RESPONSES",
+    "PROBLEM_TYPE_BASE",
     "BodySizeLimit",
     "Problem",
     "ProblemDetails",
     "RejectNul",
     "install_problem_handlers",
+    "problem_for",
 ]
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://crosslead.dev/problems/"
+
+#: The ``type`` slug of each status; a 409 may name a more precise one (``lead-being-routed``).
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    500: "internal",
+    503: "unavailable",
+}
 
 _TITLES = {
     400: "Bad Request",
@@ -50,7 +79,7 @@ _TITLES = {
 class ProblemDetails(BaseModel):
     """The body of every error response (RFC 9457)."""
 
-    type: str = "about:blank"
+    type: str = Field(description="`https://crosslead.dev/problems/<kind>`, stable per kind")
     title: str
     status: int
     detail: str | None = None
@@ -79,30 +108,26 @@ class Problem(Exception):
     """An error answered as ``application/problem+json``."""
 
     def __init__(
-        self, status: int, title: str | None = None, detail: str | None = None, **extra: Any
+        self, status: int, detail: str | None = None, *, slug: str | None = None, **extra: Any
     ) -> None:
-        super().__init__(detail or title)
+        super().__init__(detail)
         self.status = status
-        self.title = title or _TITLES.get(status, "Error")
+        self.title = _TITLES.get(status, "Error")
+        self.slug = slug or _SLUGS.get(status, "error")
         self.detail = detail
         self.extra = extra
 
     @classmethod
-    def not_found(cls, what: str) -> Problem:
-        return cls(404, "Not Found", f"{what} not found")
-
-    @classmethod
     def invalid(cls, field: str, message: str) -> Problem:
         """A 422 for one field, shaped like a request validation error."""
-        return cls(
-            422,
-            "Unprocessable Content",
-            f"{field}: {message}",
-            errors=[{"field": field, "message": message}],
-        )
+        return cls(422, f"{field}: {message}", errors=[{"field": field, "message": message}])
 
     def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"type": "about:blank", "title": self.title, "status": self.status}
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+        }
         if self.detail:
             body["detail"] = self.detail
         body.update(self.extra)
@@ -138,26 +163,46 @@ def _child(node: Any, part: int | str) -> Any:
     return None
 
 
+def problem_for(error: DomainError) -> Problem:
+    """The HTTP answer to a domain error."""
+    if isinstance(error, InvalidField):
+        return Problem.invalid(error.field, error.message)
+    if isinstance(error, NotFound):
+        return Problem(404, error.detail)
+    if isinstance(error, Conflict):
+        return Problem(409, error.detail, slug=error.kind)
+    if isinstance(error, Forbidden):
+        return Problem(403, error.detail)
+    if isinstance(error, Unauthorized):
+        return Problem(401, error.detail)
+    return Problem(400, error.detail)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         return exc.response()
 
+    async def on_domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        return problem_for(exc).response()
+
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return Problem(exc.status_code, None, str(exc.detail)).response()
+        return Problem(exc.status_code, str(exc.detail)).response()
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [{"field": _field(e["loc"], exc.body), "message": e["msg"]} for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        return Problem(422, None, detail, errors=errors).response()
+        return Problem(422, detail, errors=errors).response()
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return Problem(500, None, "an unexpected error occurred").response()
+        return Problem(500, "an unexpected error occurred").response()
 
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)
@@ -207,7 +252,7 @@ class BodySizeLimit:
                 return  # the client went away
             body.extend(message.get("body", b""))
             if len(body) > self.max_bytes:
-                too_large = Problem(413, None, f"request body is over {self.max_bytes} bytes")
+                too_large = Problem(413, f"request body is over {self.max_bytes} bytes")
                 await too_large.response()(scope, receive, send)
                 return
             if not message.get("more_body", False):
