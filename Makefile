@@ -14,15 +14,16 @@ $(UV):
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(SYNCED): $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml
+$(SYNCED): $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml \
+		deploy/local/pyproject.toml
 	$(UV) sync --frozen --all-packages --compile-bytecode
 	touch $@
 
 run: setup ## Run the whole system locally (broker + 3 services on SQLite)
-	$(PY) deploy/local/run.py
+	$(PY) -m crosslead_local.run
 
 demo: setup ## Walk two demo partners through the whole flow (needs `make run`)
-	$(PY) deploy/local/demo.py
+	$(PY) -m crosslead_local.demo
 
 test: setup ## Unit, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
 	$(PY) -m pytest

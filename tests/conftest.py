@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosslead_common.kafka import create_producer
-from crosslead_common.localstack import LocalBroker, free_port
+from crosslead_local.localstack import LocalBroker, free_port
 
 TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if TEST_POSTGRES_URL else ["sqlite"]

@@ -13,7 +13,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
-from crosslead_common.localstack import free_port
+from crosslead_local.localstack import free_port
 
 T = TypeVar("T")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from standardwebhooks import Webhook
 
-from crosslead_common.localstack import LocalStack, free_port
+from crosslead_local.localstack import LocalStack, free_port
 from tests.e2e.harness import Client, Offer, Receiver, lead
 from tests.support import ADMIN_TOKEN, eventually, serve
 

@@ -25,10 +25,11 @@ from aiokafka.structs import ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database
-from crosslead_common.events import ConversionReported, Envelope, PercentCommission
+from crosslead_common.events import ConversionReported, Envelope
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer
-from crosslead_common.localstack import LocalBroker, free_port
 from crosslead_common.migrations import upgrade
+from crosslead_common.terms import PercentCommission
+from crosslead_local.localstack import LocalBroker, free_port
 from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
 from crosslead_payouts.models import Base, processed_events

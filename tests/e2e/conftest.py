@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crosslead_common.localstack import LocalStack, free_port
+from crosslead_local.localstack import LocalStack, free_port
 from tests.conftest import BACKENDS, postgres_database
 from tests.e2e.harness import Client, Receiver
 from tests.support import ADMIN_TOKEN, serve

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from crosslead_common.localstack import LocalStack
+from crosslead_local.localstack import LocalStack
 from tests.support import ADMIN_TOKEN, eventually
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from crosslead_common.localstack import LocalStack
+from crosslead_local.localstack import LocalStack
 from tests.e2e.harness import Client, Receiver
 from tests.support import eventually
 

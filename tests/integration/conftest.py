@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from crosslead_common.localstack import LocalBroker
+from crosslead_local.localstack import LocalBroker
 from tests.integration.test_intake_api import Intake, running_intake
 
 

@@ -31,12 +31,12 @@ from crosslead_common.events import (
     Manager,
     PartnerRegistered,
     PartnerUpdated,
-    PercentCommission,
     Warmth,
 )
 from crosslead_common.kafka import create_producer
-from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
+from crosslead_common.terms import PercentCommission
+from crosslead_local.localstack import LocalBroker
 from crosslead_router.app import create_app
 from crosslead_router.cli import MIGRATIONS
 from crosslead_router.models import Agreement, Base, Partner

@@ -17,12 +17,12 @@ from sqlalchemy import func, select
 
 from crosslead_common.db import Database
 from crosslead_common.events import Envelope, LeadRouted, Topic
-from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
 from crosslead_intake.app import create_app
 from crosslead_intake.cli import MIGRATIONS
 from crosslead_intake.models import Base, Lead
 from crosslead_intake.settings import IntakeSettings
+from crosslead_local.localstack import LocalBroker
 from tests.support import ADMIN_TOKEN, eventually, serve
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 
 from crosslead_common.events import Topic
-from crosslead_common.localstack import LocalBroker
 from crosslead_intake.models import CustomerFingerprint
+from crosslead_local.localstack import LocalBroker
 from tests.integration.test_intake_api import ADMIN, Intake, auth, lead_body, running_intake
 
 

@@ -67,7 +67,8 @@ async def test_pitch_cards_are_private_drafts_until_published_to_agreed_partners
         ("repair", "draft"),
     ]
     assert (await intake.client.get("/v1/pitch-cards", headers=auth(shop["api_key"]))).json() == {
-        "items": []
+        "items": [],
+        "next_cursor": None,
     }
 
     not_offered = await intake.client.post(
@@ -149,3 +150,27 @@ async def test_cross_sell_suggests_cards_of_partners_that_take_the_callers_leads
     assert nothing.json() == {"category": "roofing", "suggestions": []}
     missing = await intake.client.get("/v1/cross-sell", headers=auth(shop["api_key"]))
     assert missing.json()["errors"][0]["field"] == "category"
+
+
+async def test_own_pitch_cards_are_listed_page_by_page(intake: Intake) -> None:
+    fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
+    created = [await new_card(intake, fitter, card(headline=f"Card {n}")) for n in range(5)]
+    seen: list[str] = []
+    cursor: str | None = None
+    for expected in (2, 2, 1):
+        params = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        page = await intake.client.get(
+            "/v1/pitch-cards", headers=auth(fitter["api_key"]), params=params
+        )
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) == expected
+        seen += [c["id"] for c in page.json()["items"]]
+        cursor = page.json()["next_cursor"]
+    assert cursor is None
+    assert seen == created  # every card once, oldest first
+
+    bad = await intake.client.get(
+        "/v1/pitch-cards", headers=auth(fitter["api_key"]), params={"cursor": "not-ours"}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "cursor"

@@ -19,12 +19,12 @@ from crosslead_common.events import (
     Envelope,
     EventData,
     PartnerRegistered,
-    PercentCommission,
     Topic,
     dlq_topic,
 )
-from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
+from crosslead_common.terms import PercentCommission
+from crosslead_local.localstack import LocalBroker
 from crosslead_payouts.app import create_app
 from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.models import Base

@@ -21,8 +21,8 @@ from sqlalchemy.exc import DBAPIError
 from crosslead_common.db import Database
 from crosslead_common.events import Envelope, Topic
 from crosslead_common.kafka import EventConsumer, create_producer
-from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
+from crosslead_local.localstack import LocalBroker
 from crosslead_payouts import queries, service
 from crosslead_payouts.cli import MIGRATIONS, main
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers

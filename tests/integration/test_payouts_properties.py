@@ -23,14 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database
-from crosslead_common.events import (
+from crosslead_common.money import from_minor, to_minor
+from crosslead_common.terms import (
     CommissionTerms,
     FlatCommission,
     PercentCommission,
     Tier,
     TieredCommission,
 )
-from crosslead_common.money import from_minor, to_minor
 from crosslead_payouts import service
 from crosslead_payouts.ledger import AccountKind
 from crosslead_payouts.models import Base, LeadCommission, LedgerEntry, PayoutRun, outbox

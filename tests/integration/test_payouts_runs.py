@@ -19,8 +19,8 @@ from aiokafka import AIOKafkaProducer
 from crosslead_common.auth import hash_api_key, new_api_key
 from crosslead_common.db import Database
 from crosslead_common.events import Envelope, PartnerRegistered, Topic
-from crosslead_common.localstack import LocalBroker
 from crosslead_common.migrations import upgrade
+from crosslead_local.localstack import LocalBroker
 from crosslead_payouts.app import create_app
 from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.models import Base

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from crosslead_common.db import Database
-from crosslead_common.localstack import LocalBroker
+from crosslead_local.localstack import LocalBroker
 from crosslead_router import routing, service
 from tests.integration.router_support import (
     PartnerSpec,

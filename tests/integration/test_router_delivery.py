@@ -24,7 +24,7 @@ from crosslead_common.events import (
     Topic,
 )
 from crosslead_common.kafka import ensure_topics
-from crosslead_common.localstack import LocalBroker
+from crosslead_local.localstack import LocalBroker
 from crosslead_router.models import processed_events
 from tests.integration.router_support import (
     PartnerSpec,

@@ -27,7 +27,7 @@ from crosslead_common.events import (
     RoutingDecision,
     Topic,
 )
-from crosslead_common.localstack import LocalBroker
+from crosslead_local.localstack import LocalBroker
 from tests.integration.router_support import (
     PartnerSpec,
     Receiver,

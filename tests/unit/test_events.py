@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 import pytest
 from pydantic import ValidationError
@@ -12,12 +15,13 @@ from crosslead_common.events import (
     EVENT_TYPES,
     ConversionReported,
     Envelope,
+    EventData,
     LeadRouted,
-    PercentCommission,
     Topic,
     UndecodableEvent,
     decode,
 )
+from crosslead_common.terms import PercentCommission
 
 
 def conversion() -> ConversionReported:
@@ -63,12 +67,52 @@ def test_lead_events_are_keyed_by_lead_on_the_leads_topic() -> None:
     assert Envelope.wrap(routed, source="t").subject == "lead_9"
 
 
-def test_every_type_is_versioned_and_unique() -> None:
-    assert all(t.startswith("crosslead.") and t.endswith(".v1") for t in EVENT_TYPES)
-    assert len({cls.event_type for cls in EVENT_TYPES.values()}) == len(EVENT_TYPES)
+def all_event_classes(base: type[EventData] = EventData) -> list[type[EventData]]:
+    found = []
+    for cls in base.__subclasses__():
+        if "event_type" in cls.__dict__:
+            found.append(cls)
+        found.extend(all_event_classes(cls))
+    return found
 
 
-def test_events_are_frozen_and_refuse_unknown_fields() -> None:
+def test_every_event_class_is_registered_by_its_versioned_type() -> None:
+    classes = all_event_classes()
+    assert len(classes) >= 18
+    for cls in classes:
+        assert cls.event_type.startswith("crosslead.")
+        assert cls.event_type.rsplit(".", 1)[-1].startswith("v")
+        assert EVENT_TYPES[cls.event_type] is cls
+
+
+def test_a_new_event_class_decodes_by_being_defined_and_a_type_is_defined_once() -> None:
+    class PartnerWaved(EventData):
+        event_type: ClassVar[str] = f"crosslead.partner.waved_{uuid.uuid4().hex}.v1"
+        topic: ClassVar[str] = Topic.PARTNERS
+        partner_id: str
+
+        def subject(self) -> str:
+            return self.partner_id
+
+    envelope = Envelope.wrap(PartnerWaved(partner_id="ptr_1"), source="t")
+    assert decode(envelope.to_bytes()).payload() == PartnerWaved(partner_id="ptr_1")
+    with pytest.raises(TypeError, match="defined twice"):
+
+        class Again(EventData):
+            event_type: ClassVar[str] = PartnerWaved.event_type
+            topic: ClassVar[str] = Topic.PARTNERS
+
+
+def test_readers_ignore_fields_they_do_not_know_even_in_nested_terms() -> None:
+    event = conversion()
+    raw = json.loads(Envelope.wrap(event, source="t").to_bytes())
+    raw["data"]["channel"] = "phone"
+    raw["data"]["commission"]["floor"] = "5.00"
+    raw["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    assert decode(json.dumps(raw).encode()).payload() == event
+
+
+def test_events_are_frozen_and_producers_cannot_add_unknown_fields() -> None:
     event = conversion()
     with pytest.raises(ValidationError):
         event.amount = Decimal(1)  # type: ignore[misc]

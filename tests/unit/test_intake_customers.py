@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from crosslead_intake.customers import CustomerMatcher, normalise_email, normalise_phone
+from crosslead_intake.leads.duplicates import CustomerMatcher, normalise_email, normalise_phone
 
 KEY = b"k" * 32
 

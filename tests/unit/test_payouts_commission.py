@@ -8,16 +8,17 @@ from decimal import Decimal
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from crosslead_common.events import (
+from crosslead_common.terms import (
     CommissionTerms,
     FlatCommission,
     Money,
     PercentCommission,
     Tier,
     TieredCommission,
+    parse_terms,
 )
-from crosslead_common.money import MoneyError
 from crosslead_payouts.commission import (
     Accrual,
     CommissionError,
@@ -126,7 +127,7 @@ def test_tiered_commission_is_graduated_like_tax_brackets(
 
 def test_tiers_must_start_at_zero_and_ascend_in_the_deal_currency() -> None:
     unordered = TIERS.model_copy(update={"tiers": TIERS.tiers[::-1]})
-    with pytest.raises(CommissionError, match="start at 0"):
+    with pytest.raises(CommissionError, match="starts at 0"):
         commission_for(100, "EUR", unordered)
     with pytest.raises(CommissionError, match="USD"):
         commission_for(100, "USD", TIERS)
@@ -159,15 +160,14 @@ def test_flat_commission_is_paid_in_its_own_currency() -> None:
     assert accrue(100_000, "EUR", flat, Decimal("0.20")) == Accrual(5_000, 1_000, "USD")
 
 
-def test_flat_commission_rounds_to_its_currency() -> None:
-    assert commission_for(1, "EUR", FlatCommission(amount=Decimal("0.125"), currency="USD")) == (
-        12,
-        "USD",
-    )
+def test_flat_commission_is_in_minor_units_of_its_currency() -> None:
     assert commission_for(1, "EUR", FlatCommission(amount=Decimal("100"), currency="JPY")) == (
         100,
         "JPY",
     )
+    # Terms intake would refuse (a fee the currency cannot represent) are refused here too.
+    with pytest.raises(CommissionError, match="USD has 2 decimals"):
+        commission_for(1, "EUR", FlatCommission(amount=Decimal("0.125"), currency="USD"))
 
 
 def test_repeated_partial_refunds_never_reverse_more_than_accrued() -> None:
@@ -202,30 +202,45 @@ def test_a_refund_with_nothing_won_is_refused() -> None:
     [
         (0, TEN_PERCENT, Decimal("0.2")),
         (-100, TEN_PERCENT, Decimal("0.2")),
-        (100, PercentCommission(rate=Decimal("1.5")), Decimal("0.2")),
-        (100, PercentCommission(rate=Decimal("-0.1")), Decimal("0.2")),
         (100, TEN_PERCENT, Decimal("1.01")),
         (100, TEN_PERCENT, Decimal("NaN")),
-        (100, FlatCommission(amount=Decimal("-1"), currency="EUR"), Decimal("0.2")),
     ],
 )
-def test_impossible_terms_are_refused(amount: int, terms: CommissionTerms, share: Decimal) -> None:
+def test_impossible_amounts_and_shares_are_refused(
+    amount: int, terms: CommissionTerms, share: Decimal
+) -> None:
     with pytest.raises(CommissionError):
         accrue(amount, "EUR", terms, share)
 
 
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"type": "percent", "rate": "1.5"},
+        {"type": "percent", "rate": "-0.1"},
+        {"type": "percent", "rate": "0"},
+        {"type": "flat", "amount": "-1", "currency": "EUR"},
+        {"type": "tiered", "currency": "EUR", "tiers": [{"from_amount": "0", "rate": "2"}]},
+    ],
+)
+def test_impossible_terms_cannot_even_be_built(terms: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        parse_terms(terms)
+
+
 def test_a_flat_commission_in_an_unknown_currency_is_refused() -> None:
-    with pytest.raises(MoneyError):
+    with pytest.raises(CommissionError, match="XYZ is not an ISO 4217 currency"):
         commission_for(100, "EUR", FlatCommission(amount=Decimal("1"), currency="XYZ"))
 
 
 amounts = st.integers(min_value=1, max_value=10**12)
 rates = st.decimals(min_value=0, max_value=1, places=4)
+positive_rates = st.decimals(min_value=Decimal("0.0001"), max_value=1, places=4)
 
 
 @given(
     deals=st.lists(amounts, min_size=1, max_size=4),
-    rate=rates,
+    rate=positive_rates,
     share=rates,
     refund_parts=st.lists(st.integers(min_value=1, max_value=10**12), min_size=1, max_size=8),
 )
@@ -254,7 +269,12 @@ def test_reversals_never_exceed_accruals_and_a_full_refund_reverses_all(
     assert totals.reversed_manager == totals.manager
 
 
-@given(amount=amounts, rate=rates, share=rates, extra=st.integers(min_value=1, max_value=10**6))
+@given(
+    amount=amounts,
+    rate=positive_rates,
+    share=rates,
+    extra=st.integers(min_value=1, max_value=10**6),
+)
 def test_one_full_refund_reverses_exactly_and_more_reverses_nothing(
     amount: int, rate: Decimal, share: Decimal, extra: int
 ) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, time
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from crosslead_common.terms import CommissionTerms
 
 __all__ = [
     "ALL_TOPICS",
@@ -23,14 +25,12 @@ __all__ = [
     "Availability",
     "CommissionAccrued",
     "CommissionReversed",
-    "CommissionTerms",
     "Consent",
     "ConversionReported",
     "Customer",
     "Envelope",
     "EventData",
     "Exclusion",
-    "FlatCommission",
     "LeadAccepted",
     "LeadDelivered",
     "LeadDeliveryFailed",
@@ -42,15 +42,11 @@ __all__ = [
     "LeadUnroutable",
     "LeadWaiting",
     "Manager",
-    "Money",
     "PartnerRegistered",
     "PartnerUpdated",
     "PayoutSettled",
-    "PercentCommission",
     "RoutingDecision",
     "ScoredCandidate",
-    "Tier",
-    "TieredCommission",
     "Topic",
     "UndecodableEvent",
     "Warmth",
@@ -80,11 +76,27 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: Every event type, by its type string; filled by each :class:`EventData` subclass that
+#: names an ``event_type``.
+EVENT_TYPES: dict[str, type[EventData]] = {}
+
+
 class EventData(_Frozen):
-    """Base of every event payload; subclasses name their type, topic and aggregate id."""
+    """Base of every event payload; subclasses name their type, topic and aggregate id, and
+    are registered in :data:`EVENT_TYPES` by being defined."""
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        event_type = cls.__dict__.get("event_type")
+        if event_type is None:
+            return  # an intermediate base such as the one of all lead events
+        if event_type in EVENT_TYPES:
+            raise TypeError(f"{event_type} is defined twice: {EVENT_TYPES[event_type]} and {cls}")
+        EVENT_TYPES[event_type] = cls
 
     def subject(self) -> str:
         """The aggregate id: the Kafka key and the CloudEvents ``subject``."""
@@ -115,50 +127,6 @@ class Warmth(_Frozen):
 class Manager(_Frozen):
     id: str
     name: str | None = None
-
-
-class Money(_Frozen):
-    amount: Decimal
-    currency: str
-
-
-class PercentCommission(_Frozen):
-    """``rate`` of the deal amount, at most ``cap_per_lead`` per lead when set."""
-
-    type: Literal["percent"] = "percent"
-    rate: Decimal
-    cap_per_lead: Money | None = None
-
-
-class FlatCommission(_Frozen):
-    """A fixed fee per won deal."""
-
-    type: Literal["flat"] = "flat"
-    amount: Decimal
-    currency: str
-
-
-class Tier(_Frozen):
-    """``rate`` applies to the part of the month's won volume from ``from_amount`` upwards."""
-
-    from_amount: Decimal
-    rate: Decimal
-
-
-class TieredCommission(_Frozen):
-    """Graduated percent by the agreement's won volume in ``currency`` in the calendar month
-    (UTC): each part of a deal earns the rate of the tier its volume falls in. Tiers are in
-    ascending ``from_amount`` order and the first starts at 0."""
-
-    type: Literal["tiered"] = "tiered"
-    currency: str
-    tiers: tuple[Tier, ...]
-    cap_per_lead: Money | None = None
-
-
-CommissionTerms = Annotated[
-    PercentCommission | FlatCommission | TieredCommission, Field(discriminator="type")
-]
 
 
 class Availability(_Frozen):
@@ -474,31 +442,6 @@ class PayoutSettled(EventData):
         return self.lead_id
 
 
-EVENT_TYPES: dict[str, type[EventData]] = {
-    cls.event_type: cls
-    for cls in (
-        PartnerRegistered,
-        PartnerUpdated,
-        AgreementCreated,
-        AgreementEnded,
-        LeadReceived,
-        LeadDuplicate,
-        LeadRouted,
-        LeadWaiting,
-        LeadUnroutable,
-        LeadDelivered,
-        LeadDeliveryFailed,
-        LeadExpired,
-        LeadAccepted,
-        LeadRejected,
-        ConversionReported,
-        CommissionAccrued,
-        CommissionReversed,
-        PayoutSettled,
-    )
-}
-
-
 class Envelope(_Frozen):
     """A CloudEvents 1.0 structured-mode envelope around one event's data."""
 
@@ -527,12 +470,14 @@ class Envelope(_Frozen):
         return self.model_dump_json().encode()
 
     def payload(self) -> EventData:
-        """The typed event data; raises :class:`UndecodableEvent` for an unknown type."""
+        """The typed event data; raises :class:`UndecodableEvent` for an unknown type.
+        Fields the model does not know are ignored: a newer producer may add some during a
+        rolling deploy."""
         model = EVENT_TYPES.get(self.type)
         if model is None:
             raise UndecodableEvent(f"unknown event type {self.type!r}")
         try:
-            return model.model_validate(self.data)
+            return model.model_validate(self.data, extra="ignore")
         except ValidationError as exc:
             raise UndecodableEvent(f"invalid {self.type} data: {exc}") from exc
 
@@ -542,10 +487,11 @@ class UndecodableEvent(ValueError):
 
 
 def decode(raw: bytes | None) -> Envelope:
-    """Parse a Kafka message value into an envelope (the data is checked by ``payload()``)."""
+    """Parse a Kafka message value into an envelope (the data is checked by ``payload()``);
+    attributes this version does not know are ignored."""
     if raw is None:
         raise UndecodableEvent("empty message")
     try:
-        return Envelope.model_validate_json(raw)
+        return Envelope.model_validate_json(raw, extra="ignore")
     except ValidationError as exc:
         raise UndecodableEvent(f"not a CloudEvents envelope: {exc}") from exc

@@ -8,12 +8,17 @@ from fastapi import FastAPI
 
 from crosslead_common.events import Topic
 from crosslead_common.runtime import Runtime, create_service_app
-from crosslead_intake import repository
-from crosslead_intake.api import agreements, conversions, leads, partners, reports, warmup
+from crosslead_intake.agreements import routes as agreements
 from crosslead_intake.consumers import handlers
-from crosslead_intake.customers import CustomerMatcher
+from crosslead_intake.conversions import routes as conversions
+from crosslead_intake.leads import routes as leads
+from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.models import outbox, processed_events
+from crosslead_intake.partners import routes as partners
+from crosslead_intake.partners.queries import partner_id_by_key_hash
+from crosslead_intake.reports import routes as reports
 from crosslead_intake.settings import IntakeSettings
+from crosslead_intake.warmup import routes as warmup
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -23,7 +28,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings=settings,
         outbox=outbox,
         processed=processed_events,
-        partner_lookup=repository.partner_id_by_key_hash,
+        partner_lookup=partner_id_by_key_hash,
     )
     runtime.add_consumer(
         group_id="crosslead-intake-timeline",
@@ -39,9 +44,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             agreements.router,
             leads.router,
             conversions.router,
-            warmup.pitch_cards,
-            warmup.complements,
-            warmup.cross_sell,
+            *warmup.routers,
             reports.router,
         ],
     )

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common import events
 from crosslead_common.events import Envelope
 from crosslead_common.kafka import Handlers, InvalidEvent
-from crosslead_intake import repository, service
+from crosslead_intake.leads import queries
+from crosslead_intake.leads.service import apply_fact
 from crosslead_intake.lifecycle import takes_routing
 from crosslead_intake.models import Lead
 
@@ -29,7 +30,7 @@ _OFFER_FACTS = (events.LeadDelivered, events.LeadDeliveryFailed, events.LeadExpi
 
 
 async def _lead(session: AsyncSession, lead_id: str) -> Lead:
-    lead = await repository.get_lead(session, lead_id, for_update=True)
+    lead = await queries.get_lead(session, lead_id, for_update=True)
     if lead is None:
         raise InvalidEvent(f"no lead {lead_id}")
     return lead
@@ -42,9 +43,9 @@ async def _record(session: AsyncSession, event: events.EventData, envelope: Enve
     # A delivery happened when the offer was sent, not when the router heard the answer.
     at = event.sent_at if isinstance(event, events.LeadDelivered) else envelope.time
     if isinstance(event, _OFFER_FACTS) and event.target_partner_id != lead.target_partner_id:
-        repository.add_timeline_entry(session, lead.id, fact, at, details)  # an earlier offer
+        queries.add_timeline_entry(session, lead.id, fact, at, details)  # an earlier offer
     else:
-        service.apply_fact(session, lead, fact, at, details)
+        apply_fact(session, lead, fact, at, details)
 
 
 for _event_type in _FACTS:
@@ -56,9 +57,9 @@ async def lead_routed(session: AsyncSession, event: events.LeadRouted, envelope:
     """Remember whom the lead is offered to now: that partner alone may accept it and report
     deals; every partner it was ever offered to may still read it."""
     lead = await _lead(session, event.lead_id)
-    await repository.add_offer(session, lead.id, event.target_partner_id, event.hop, envelope.time)
+    await queries.add_offer(session, lead.id, event.target_partner_id, event.hop, envelope.time)
     details = event.model_dump(mode="json", exclude={"lead_id", "source_partner_id"})
-    repository.add_timeline_entry(session, lead.id, "routed", envelope.time, details)
+    queries.add_timeline_entry(session, lead.id, "routed", envelope.time, details)
     if takes_routing(lead.status, lead.hop, event.hop):
         lead.status = "routed"
         lead.target_partner_id = event.target_partner_id

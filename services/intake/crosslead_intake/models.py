@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from crosslead_common.api.idempotency import idempotency_keys_table
 from crosslead_common.db import DecimalString, UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
@@ -30,6 +31,7 @@ class Base(DeclarativeBase):
 
 outbox = Outbox(Base.metadata, source="crosslead/intake")
 processed_events = processed_events_table(Base.metadata)
+idempotency_keys = idempotency_keys_table(Base.metadata)
 
 
 class Partner(Base):
@@ -164,17 +166,3 @@ class Complements(Base):
     category: Mapped[str] = mapped_column(String(100), primary_key=True)
     complements: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class IdempotencyKey(Base):
-    """The first response to an ``Idempotency-Key``, replayed for retries of the same body."""
-
-    __tablename__ = "idempotency_keys"
-
-    partner_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    endpoint: Mapped[str] = mapped_column(String(100), primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
-from crosslead_common.events import (
+from crosslead_common.money import round_minor, to_minor
+from crosslead_common.terms import (
     CommissionTerms,
     FlatCommission,
     Money,
     TieredCommission,
+    problems,
 )
-from crosslead_common.money import MoneyError, exponent, round_minor, to_minor
 
 __all__ = [
     "Accrual",
@@ -97,16 +98,16 @@ def commission_for(
     the commission of all deals on the lead together (``accrued_on_lead`` so far)."""
     if amount_minor <= 0:
         raise CommissionError(f"a won deal needs a positive amount, got {amount_minor}")
+    for problem in problems(terms):  # the rules intake checked the agreement's terms by
+        raise CommissionError(f"{problem.field}: {problem.message}")
+    if isinstance(terms, FlatCommission):
+        return to_minor(terms.amount, terms.currency), terms.currency
     with _exact():
-        if isinstance(terms, FlatCommission):
-            if not terms.amount.is_finite() or terms.amount < 0:
-                raise CommissionError(f"flat commission must be >= 0, got {terms.amount}")
-            return round_minor(terms.amount.scaleb(exponent(terms.currency))), terms.currency
         if isinstance(terms, TieredCommission):
             _same_currency(terms.currency, currency, "tiered commission")
             raw = round_minor(_graduated(amount_minor, month_volume, terms))
         else:
-            raw = round_minor(_fraction(terms.rate, "rate") * amount_minor)
+            raw = round_minor(terms.rate * amount_minor)
     return _capped(raw, terms.cap_per_lead, accrued_on_lead, currency), currency
 
 
@@ -118,35 +119,22 @@ def _same_currency(expected: str, actual: str, what: str) -> None:
 def _graduated(amount: int, volume_before: int, terms: TieredCommission) -> Decimal:
     """Like tax brackets: the deal covers volumes ``[volume_before, volume_before + amount)``
     and each slice earns the rate of the tier it falls in."""
-    bounds = [_minor(tier.from_amount, terms.currency, "tier from_amount") for tier in terms.tiers]
-    if not bounds or bounds[0] != 0 or bounds != sorted(set(bounds)):
-        raise CommissionError("tiers must start at 0 and ascend strictly")
+    bounds = [to_minor(tier.from_amount, terms.currency) for tier in terms.tiers]
     start, end = volume_before, volume_before + amount
     total = Decimal(0)
     for tier, low, high in zip(terms.tiers, bounds, [*bounds[1:], None], strict=True):
         top = end if high is None else min(end, high)
         part = top - max(start, low)
         if part > 0:
-            total += _fraction(tier.rate, "tier rate") * part
+            total += tier.rate * part
     return total
-
-
-def _minor(amount: Decimal, currency: str, what: str) -> int:
-    """:func:`to_minor`, failing with a :class:`CommissionError` that names ``what``."""
-    try:
-        return to_minor(amount, currency)
-    except MoneyError as exc:
-        raise CommissionError(f"{what}: {exc}") from exc
 
 
 def _capped(commission: int, cap: Money | None, accrued_on_lead: int, currency: str) -> int:
     if cap is None:
         return commission
     _same_currency(cap.currency, currency, "cap_per_lead")
-    cap_minor = _minor(cap.amount, cap.currency, "cap_per_lead")
-    if cap_minor < 0:
-        raise CommissionError(f"cap_per_lead must be >= 0, got {cap.amount}")
-    return max(min(commission, cap_minor - accrued_on_lead), 0)
+    return max(min(commission, to_minor(cap.amount, cap.currency) - accrued_on_lead), 0)
 
 
 def split(total: int, weights: Sequence[Decimal]) -> list[int]:

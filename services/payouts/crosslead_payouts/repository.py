@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import exists, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.sql import advisory_xact_lock, upsert
 from crosslead_payouts.ledger import STATEMENT_ACCOUNTS, AccountKind, Entry, LeadBalance
 from crosslead_payouts.models import (
     Account,
@@ -100,7 +98,7 @@ async def add_to_month_volume(
     """Add a won deal to the agreement's volume of ``month`` and return the volume before it.
     The row stays locked until the transaction ends, so deals of one agreement are graduated
     one after the other."""
-    insert = _upsert(session, AgreementVolume).values(
+    insert = upsert(session, AgreementVolume).values(
         agreement_id=agreement_id, currency=currency, month=month, won_minor=amount
     )
     total = await session.scalar(
@@ -169,7 +167,7 @@ async def _move_balances(session: AsyncSession, entries: Sequence[Entry]) -> Non
         moves[entry.account] += entry.amount_minor
     # One statement, its rows always in the same order: two postings touching the same accounts
     # lock them in the same order and cannot deadlock.
-    insert = _upsert(session, Account).values(
+    insert = upsert(session, Account).values(
         [
             {**dict(zip(_ACCOUNT_KEY, account, strict=True)), "balance_minor": amount}
             for account, amount in sorted(moves.items())
@@ -184,12 +182,6 @@ async def _move_balances(session: AsyncSession, entries: Sequence[Entry]) -> Non
 
 
 _ACCOUNT_KEY = ("partner_id", "counterparty_partner_id", "kind", "manager_id", "currency")
-
-
-def _upsert(session: AsyncSession, model: type[Account] | type[AgreementVolume]) -> Any:
-    """An ``INSERT`` that supports ``ON CONFLICT DO UPDATE`` on the session's database."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
 
 
 async def statement_entries(session: AsyncSession, partner_id: str) -> Sequence[LedgerEntry]:
@@ -242,9 +234,7 @@ async def lock_payouts(session: AsyncSession, currency: str) -> None:
     """Hold the payout lock of ``currency`` until the transaction ends, so two runs never
     settle the same balance. PostgreSQL: a transaction-level advisory lock; SQLite: every
     write transaction already holds the database's one write lock (BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = zlib.crc32(f"crosslead-payouts:{currency}".encode())
-        await session.execute(select(func.pg_advisory_xact_lock(key)))
+    await advisory_xact_lock(session, "crosslead-payouts", currency)
 
 
 async def available_balances(

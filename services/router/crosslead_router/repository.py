@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import Availability
+from crosslead_common.sql import upsert
 from crosslead_router.matching import History, Target
 from crosslead_router.models import (
     Agreement,
@@ -212,10 +212,9 @@ async def take_capacity(
     Each increment is a conditional UPDATE (``used < limit``), so concurrent routers can never
     push a window past its limit: on PostgreSQL the second UPDATE of a row waits for the first
     transaction and re-checks the condition; on SQLite writers are serialised."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     for n, (window, limit) in enumerate(windows):
         await session.execute(
-            insert(CapacityUsage)
+            upsert(session, CapacityUsage)
             .values(partner_id=partner_id, window=window, used=0)
             .on_conflict_do_nothing()
         )

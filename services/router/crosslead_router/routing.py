@@ -19,6 +19,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
+from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     ConversionReported,
     Exclusion,
@@ -325,12 +326,12 @@ async def record_conversion(session: AsyncSession, event: ConversionReported) ->
 
 async def decisions_of(
     session: AsyncSession, lead_id: str, partner_id: str | None
-) -> list[tuple[Decision, RoutingDecision]] | None:
+) -> list[tuple[Decision, RoutingDecision]]:
     """The lead's routing decisions in order, for its source partner or the operator
-    (``partner_id`` None); None if the lead is unknown or not the caller's."""
+    (``partner_id`` None); ``NotFound`` if the lead is unknown or not the caller's."""
     lead = await repository.routed_lead(session, lead_id)
     if lead is None or partner_id not in (None, lead.source_partner_id):
-        return None
+        raise NotFound(f"lead {lead_id}")
     return [
         (row, RoutingDecision.model_validate(row.decision))
         for row in await repository.decisions(session, lead_id)

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
+from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,
@@ -120,13 +121,12 @@ async def list_endpoints(session: AsyncSession, partner_id: str) -> list[Webhook
     return list(await repository.active_endpoints(session, partner_id))
 
 
-async def delete_endpoint(session: AsyncSession, partner_id: str, endpoint_id: str) -> bool:
-    """Deactivate one of the partner's endpoints; False if it has no such endpoint."""
+async def delete_endpoint(session: AsyncSession, partner_id: str, endpoint_id: str) -> None:
+    """Deactivate one of the partner's endpoints; ``NotFound`` if it has no such endpoint."""
     endpoint = await repository.active_endpoint(session, partner_id, endpoint_id)
     if endpoint is None:
-        return False
+        raise NotFound(f"webhook endpoint {endpoint_id}")
     endpoint.deleted_at = utcnow()
-    return True
 
 
 async def list_deliveries(

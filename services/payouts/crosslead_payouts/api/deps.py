@@ -1,20 +1,12 @@
-"""Dependencies shared by the payouts routes."""
+"""Payouts' own dependency helpers; the shared ones (``Caller``, ``ReadSession``, …) come from
+``crosslead_common.api.deps``."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from crosslead_common.auth import Principal
 from crosslead_common.domain import NotFound
-from crosslead_common.runtime import current_principal, db_session
 
-__all__ = ["Caller", "Session", "own_partner_scope"]
-
-Caller = Annotated[Principal, Depends(current_principal)]
-Session = Annotated[AsyncSession, Depends(db_session)]
+__all__ = ["own_partner_scope"]
 
 
 def own_partner_scope(principal: Principal, requested: str | None) -> str | None:

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_payouts import queries
-from crosslead_payouts.api.deps import Caller, Session, own_partner_scope
+from crosslead_payouts.api.deps import own_partner_scope
 from crosslead_payouts.api.schemas import ManagerEarningsOut
 
 router = APIRouter(tags=["managers"])
@@ -17,7 +18,7 @@ router = APIRouter(tags=["managers"])
 async def get_manager_earnings(
     manager_id: str,
     principal: Caller,
-    session: Session,
+    session: ReadSession,
     partner_id: Annotated[
         str | None, Query(description="The manager's partner (admin; needed if ambiguous)")
     ] = None,

@@ -2,65 +2,49 @@
 
 from __future__ import annotations
 
-import hashlib
-from typing import Annotated
-
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import IntegrityError
 
+from crosslead_common.api.deps import AdminOnly, Caller, ReadSession, RuntimeDep, settings_of
+from crosslead_common.api.idempotency import IdempotencyKey, check_key, check_replay, fingerprint
 from crosslead_common.db import utcnow
-from crosslead_common.domain import Forbidden, InvalidField
-from crosslead_common.runtime import get_runtime
+from crosslead_common.runtime import Runtime
 from crosslead_payouts import queries, repository, service
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
-from crosslead_payouts.api.deps import Caller, Session
 from crosslead_payouts.api.schemas import PayoutRunIn, PayoutRunOut
 from crosslead_payouts.models import PayoutRun
 from crosslead_payouts.settings import PayoutsSettings
 
 router = APIRouter(tags=["payout runs"])
 
-HEADER = "Idempotency-Key"
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias=HEADER,
-        min_length=1,
-        max_length=200,
-        description="The same key with the same body returns the first run",
-    ),
-]
-
 
 @router.post("/v1/payout-runs", status_code=201)
 async def create_payout_run(
-    body: PayoutRunIn, principal: Caller, request: Request, idempotency_key: IdempotencyKey = None
+    body: PayoutRunIn, _: AdminOnly, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
 ) -> PayoutRunOut:
     """Settle everything available in one currency: obligations between two partners net into
     one transfer, managers are paid by their partners, and amounts below the minimum payout or
     negative ones are carried forward. Operator only."""
-    if not principal.is_admin:
-        raise Forbidden("only the operator may start a payout run")
-    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    if idempotency_key is not None:
+        check_key(idempotency_key)
+    body_hash = fingerprint(body)
     try:
-        run, created = await _run(request, body.currency, idempotency_key, fingerprint)
+        run, created = await _run(runtime, body.currency, idempotency_key, body_hash)
     except IntegrityError:
         # A concurrent request with the same key (for another currency) committed first.
-        earlier = await _run_by_key(request, idempotency_key)
+        earlier = await _run_by_key(runtime, idempotency_key)
         if earlier is None:
             raise
         run, created = earlier, False
-    if not created and run.request_hash != fingerprint:
-        raise InvalidField(HEADER, "this key was already used with a different request body")
+    if not created:
+        check_replay(run.request_hash, body_hash)
     return PayoutRunOut.of(run)
 
 
 async def _run(
-    request: Request, currency: str, key: str | None, fingerprint: str
+    runtime: Runtime, currency: str, key: str | None, body_hash: str
 ) -> tuple[PayoutRun, bool]:
-    runtime = get_runtime(request)
-    settings = runtime.settings
-    assert isinstance(settings, PayoutsSettings)
+    settings = settings_of(runtime, PayoutsSettings)
     async with runtime.db.transaction() as session:
         return await service.run_payouts(
             session,
@@ -68,20 +52,20 @@ async def _run(
             minimum=settings.minimum_payout_minor(currency),
             at=utcnow(),
             idempotency_key=key,
-            request_hash=fingerprint,
+            request_hash=body_hash,
         )
 
 
-async def _run_by_key(request: Request, key: str | None) -> PayoutRun | None:
+async def _run_by_key(runtime: Runtime, key: str | None) -> PayoutRun | None:
     if key is None:
         return None
-    async with get_runtime(request).db.sessionmaker() as session:
+    async with runtime.db.sessionmaker() as session:
         return await repository.payout_run_by_key(session, key)
 
 
 @router.get("/v1/payout-runs/{run_id}", response_model=PayoutRunOut, responses=CSV_RESPONSE)
 async def get_payout_run(
-    run_id: str, principal: Caller, session: Session, request: Request
+    run_id: str, principal: Caller, session: ReadSession, request: Request
 ) -> PayoutRunOut | Response:
     """A recorded run (the operator, or a partner that takes part in it); ``Accept: text/csv``
     gives one row per transfer, manager payout and carried amount."""

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_common.db import utcnow
 from crosslead_common.domain import InvalidField
 from crosslead_payouts import queries
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
-from crosslead_payouts.api.deps import Caller, Session, own_partner_scope
+from crosslead_payouts.api.deps import own_partner_scope
 from crosslead_payouts.api.schemas import StatementOut
 
 router = APIRouter(tags=["statements"])
@@ -19,7 +20,7 @@ router = APIRouter(tags=["statements"])
 @router.get("/v1/statements", response_model=StatementOut, responses=CSV_RESPONSE)
 async def get_statement(
     principal: Caller,
-    session: Session,
+    session: ReadSession,
     request: Request,
     partner_id: Annotated[
         str | None, Query(description="Whose statement (required with the admin token)")

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from crosslead_common.domain import NotFound
+from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_router import routing
-from crosslead_router.api.deps import Caller, RuntimeDep
 from crosslead_router.api.schemas import DecisionList, DecisionOut
 
 router = APIRouter(prefix="/v1/routing/decisions", tags=["routing"])
@@ -17,16 +16,13 @@ router = APIRouter(prefix="/v1/routing/decisions", tags=["routing"])
 @router.get("", response_model=DecisionList)
 async def list_decisions(
     principal: Caller,
-    runtime: RuntimeDep,
+    session: ReadSession,
     lead_id: Annotated[str, Query(min_length=1, max_length=64)],
 ) -> DecisionList:
     """Every routing decision about the lead, in order: the candidates with their score
     breakdown (best first) and the partners left out with the reason. For the lead's source
     partner and the operator; anyone else gets a 404."""
-    async with runtime.db.sessionmaker() as session:
-        found = await routing.decisions_of(session, lead_id, principal.partner_id)
-    if found is None:
-        raise NotFound(f"lead {lead_id}")
+    found = await routing.decisions_of(session, lead_id, principal.partner_id)
     return DecisionList(
         lead_id=lead_id,
         decisions=[

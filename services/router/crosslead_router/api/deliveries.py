@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_router import service
-from crosslead_router.api.deps import Caller, RuntimeDep
 from crosslead_router.api.schemas import AttemptOut, DeliveryList, DeliveryOut
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
@@ -16,15 +16,14 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
 @router.get("", response_model=DeliveryList)
 async def list_deliveries(
     principal: Caller,
-    runtime: RuntimeDep,
+    session: ReadSession,
     lead_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DeliveryList:
     """Deliveries addressed to the calling partner (the operator sees all), newest first."""
-    async with runtime.db.sessionmaker() as session:
-        found = await service.list_deliveries(
-            session, partner_id=principal.partner_id, lead_id=lead_id, limit=limit
-        )
+    found = await service.list_deliveries(
+        session, partner_id=principal.partner_id, lead_id=lead_id, limit=limit
+    )
     return DeliveryList(
         items=[
             DeliveryOut(

@@ -17,8 +17,6 @@ import crosslead_common.db
 import sqlalchemy as sa
 from alembic import op
 
-from crosslead_payouts.models import APPEND_ONLY_TABLES, append_only_triggers
-
 revision: str = "317aa2a8e696"
 down_revision: str | None = "f9bdd683c586"
 branch_labels: str | Sequence[str] | None = None
@@ -163,6 +161,31 @@ def downgrade() -> None:
     op.drop_table("payout_runs")
     op.drop_table("agreement_volumes")
     op.drop_table("accounts")
+
+
+# The triggers as this revision made them, written out here so later edits of the models
+# never change what this migration does.
+APPEND_ONLY_TABLES = ("postings", "ledger_entries")
+
+
+def append_only_triggers(dialect: str, table: str) -> list[str]:
+    """DDL that makes the database itself refuse UPDATE and DELETE on ``table``."""
+    message = f"{table} is append-only: post a reversing entry instead"
+    if dialect == "postgresql":
+        return [
+            f"""CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger
+                LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION '{message} (% refused)', TG_OP; END $$""",
+            f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                FOR EACH ROW EXECUTE FUNCTION {table}_append_only()""",
+            f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only()""",
+        ]
+    return [
+        f"""CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table}
+            BEGIN SELECT RAISE(ABORT, '{message}'); END"""
+        for operation in ("UPDATE", "DELETE")
+    ]
 
 
 def _drop_triggers(dialect: str, table: str) -> list[str]:

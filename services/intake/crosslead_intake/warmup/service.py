@@ -4,16 +4,29 @@ the operator's complementarity map that suggests what else a customer may need."
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.api.paging import decode_cursor
 from crosslead_common.auth import Principal
 from crosslead_common.db import utcnow
 from crosslead_common.domain import InvalidField, NotFound
-from crosslead_intake.api.schemas import PitchCardIn
-from crosslead_intake.models import Agreement, Complements, Partner, PitchCard
-from crosslead_intake.service import new_id
+from crosslead_common.ids import new_id
+from crosslead_intake.agreements.queries import active_from, agreed
+from crosslead_intake.models import Complements, Partner, PitchCard
+from crosslead_intake.warmup import queries
+from crosslead_intake.warmup.schemas import PitchCardIn
+
+__all__ = [
+    "create_pitch_card",
+    "cross_sell",
+    "own_pitch_cards",
+    "publish_pitch_card",
+    "set_complements",
+    "visible_complements",
+    "visible_pitch_card",
+]
 
 
 async def create_pitch_card(
@@ -36,7 +49,8 @@ async def create_pitch_card(
 
 
 async def publish_pitch_card(session: AsyncSession, partner_id: str, card_id: str) -> PitchCard:
-    card = await session.get(PitchCard, card_id, with_for_update=True)
+    """Make the owner's card readable by the partners it has agreements with."""
+    card = await queries.get_pitch_card(session, card_id, for_update=True)
     if card is None or card.partner_id != partner_id:
         raise NotFound("pitch card")
     if card.status != "published":
@@ -44,54 +58,48 @@ async def publish_pitch_card(session: AsyncSession, partner_id: str, card_id: st
     return card
 
 
-async def own_pitch_cards(session: AsyncSession, partner_id: str) -> Sequence[PitchCard]:
-    result = await session.scalars(
-        select(PitchCard)
-        .where(PitchCard.partner_id == partner_id)
-        .order_by(PitchCard.created_at, PitchCard.id)
-    )
-    return result.all()
+async def own_pitch_cards(
+    session: AsyncSession, partner_id: str, *, cursor: str | None, limit: int
+) -> Sequence[PitchCard]:
+    """The partner's own cards, drafts included, oldest first: up to ``limit`` after the
+    cursor (the ``created_at`` and id of the last card of the previous page)."""
+    after = decode_cursor(cursor, 2)
+    if after is None:
+        return await queries.own_pitch_cards(session, partner_id, after=None, limit=limit)
+    try:
+        at = datetime.fromisoformat(after[0])
+    except ValueError:
+        raise InvalidField("cursor", "not a cursor of this list") from None
+    return await queries.own_pitch_cards(session, partner_id, after=(at, after[1]), limit=limit)
 
 
 async def visible_pitch_card(
     session: AsyncSession, card_id: str, principal: Principal
 ) -> PitchCard:
     """The operator and the owner see any card; a partner with an agreement with the owner (in
-    either direction) sees it once published; anyone else gets a 404."""
-    card = await session.get(PitchCard, card_id)
+    either direction) sees it once published; anyone else gets ``NotFound``."""
+    card = await queries.get_pitch_card(session, card_id)
     if card is None or not (
         principal.can_act_as(card.partner_id)
-        or (card.status == "published" and await _agreed(session, principal, card.partner_id))
+        or (
+            card.status == "published"
+            and await agreed(session, principal.partner_id, card.partner_id)
+        )
     ):
         raise NotFound("pitch card")
     return card
 
 
-async def _agreed(session: AsyncSession, principal: Principal, owner_id: str) -> bool:
-    caller = principal.partner_id
-    found = await session.scalar(
-        select(Agreement.id)
-        .where(
-            or_(
-                (Agreement.source_partner_id == caller) & (Agreement.target_partner_id == owner_id),
-                (Agreement.source_partner_id == owner_id) & (Agreement.target_partner_id == caller),
-            ),
-            Agreement.ended_at.is_(None),
-        )
-        .limit(1)
-    )
-    return found is not None
-
-
 async def set_complements(
     session: AsyncSession, category: str, complements: list[str]
 ) -> Complements:
+    """Replace the needs worth suggesting beside ``category``."""
     for i, need in enumerate(complements):
         if need == category:
             raise InvalidField(f"body.{i}", "a category does not complement itself")
         if need in complements[:i]:
             raise InvalidField(f"body.{i}", f"{need} is listed twice")
-    entry = await session.get(Complements, category, with_for_update=True)
+    entry = await queries.get_complements(session, category, for_update=True)
     if entry is None:
         entry = Complements(category=category)
         session.add(entry)
@@ -99,8 +107,12 @@ async def set_complements(
     return entry
 
 
-async def get_complements(session: AsyncSession, category: str) -> Complements | None:
-    return await session.get(Complements, category)
+async def visible_complements(session: AsyncSession, category: str) -> Complements:
+    """The needs the map suggests beside ``category``; ``NotFound`` if none were set."""
+    entry = await queries.get_complements(session, category)
+    if entry is None:
+        raise NotFound("complements")
+    return entry
 
 
 async def cross_sell(
@@ -108,30 +120,15 @@ async def cross_sell(
 ) -> list[tuple[str, list[PitchCard]]]:
     """For each need the map suggests beside ``category`` (in the map's order): the published
     cards for that need of partners that offer it and take such leads from the caller."""
-    entry = await get_complements(session, category)
+    entry = await queries.get_complements(session, category)
     needs = entry.complements if entry is not None else []
-    agreements = await session.scalars(
-        select(Agreement).where(
-            Agreement.source_partner_id == partner_id, Agreement.ended_at.is_(None)
-        )
-    )
     targets: dict[str, set[str]] = {need: set() for need in needs}
-    for agreement in agreements:
+    for agreement in await active_from(session, partner_id):
         for need in targets.keys() & set(agreement.categories):
             targets[need].add(agreement.target_partner_id)
     partners = {t for ids in targets.values() for t in ids}
-    cards = await session.execute(
-        select(PitchCard, Partner.offers)
-        .join(Partner, Partner.id == PitchCard.partner_id)
-        .where(
-            PitchCard.partner_id.in_(partners),
-            PitchCard.category.in_(needs),
-            PitchCard.status == "published",
-        )
-        .order_by(PitchCard.published_at, PitchCard.id)
-    )
     by_need: dict[str, list[PitchCard]] = {need: [] for need in needs}
-    for card, offers in cards:
+    for card, offers in await queries.published_cards(session, partners, needs):
         if card.partner_id in targets[card.category] and card.category in offers:
             by_need[card.category].append(card)
     return list(by_need.items())

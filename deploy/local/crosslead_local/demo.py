@@ -62,7 +62,7 @@ class Receiver:
 
 def admin_token() -> str:
     token = os.environ.get("CROSSLEAD_ADMIN_TOKEN")
-    stored = Path(__file__).resolve().parents[2] / "var" / "admin-token"
+    stored = Path(__file__).resolve().parents[3] / "var" / "admin-token"
     if not token and stored.exists():
         token = stored.read_text().strip()
     if not token:

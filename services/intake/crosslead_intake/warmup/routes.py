@@ -7,31 +7,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
-from crosslead_common.auth import require_admin
-from crosslead_common.domain import NotFound
-from crosslead_intake import warmup
-from crosslead_intake.api.deps import (
-    CurrentPrincipal,
-    ReadSession,
-    RuntimeDep,
-    calling_partner,
-    partner_only,
-)
-from crosslead_intake.api.schemas import (
-    CATEGORY_PATTERN,
+from crosslead_common.api.deps import AdminOnly, Caller, PartnerId, ReadSession, RuntimeDep
+from crosslead_common.api.paging import Cursor, Limit, Page, page_of
+from crosslead_intake.fields import CATEGORY_PATTERN
+from crosslead_intake.models import Complements, PitchCard
+from crosslead_intake.partners.queries import get_partner
+from crosslead_intake.warmup import service
+from crosslead_intake.warmup.schemas import (
     ComplementsIn,
     ComplementsOut,
     CrossSellOut,
     CrossSellSuggestion,
     PitchCardIn,
-    PitchCardList,
     PitchCardOut,
 )
-from crosslead_intake.models import Complements, PitchCard
 
 pitch_cards = APIRouter(prefix="/v1/pitch-cards", tags=["warm-up kit"])
 complements = APIRouter(prefix="/v1/complements", tags=["warm-up kit"])
 cross_sell = APIRouter(prefix="/v1/cross-sell", tags=["warm-up kit"])
+routers = (pitch_cards, complements, cross_sell)
 
 CategoryPath = Annotated[str, Path(pattern=CATEGORY_PATTERN)]
 
@@ -42,42 +36,40 @@ def _card(card: PitchCard) -> PitchCardOut:
 
 @pitch_cards.post("", status_code=201, response_model=PitchCardOut)
 async def create_pitch_card(
-    body: PitchCardIn, principal: CurrentPrincipal, runtime: RuntimeDep
+    body: PitchCardIn, partner_id: PartnerId, runtime: RuntimeDep
 ) -> PitchCardOut:
     """A draft card for one of the categories the caller offers."""
     async with runtime.db.transaction() as session:
-        partner = await calling_partner(session, principal, "write pitch cards")
-        card = await warmup.create_pitch_card(session, partner, body)
+        partner = await get_partner(session, partner_id)
+        assert partner is not None  # authenticated by its key, so it exists
+        card = await service.create_pitch_card(session, partner, body)
     return _card(card)
 
 
 @pitch_cards.post("/{card_id}/publish", response_model=PitchCardOut)
 async def publish_pitch_card(
-    card_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
+    card_id: str, partner_id: PartnerId, runtime: RuntimeDep
 ) -> PitchCardOut:
     """Make the card readable by the partners the owner has agreements with."""
-    partner_id = partner_only(principal, "publish pitch cards")
     async with runtime.db.transaction() as session:
-        card = await warmup.publish_pitch_card(session, partner_id, card_id)
+        card = await service.publish_pitch_card(session, partner_id, card_id)
     return _card(card)
 
 
-@pitch_cards.get("", response_model=PitchCardList)
-async def list_pitch_cards(principal: CurrentPrincipal, session: ReadSession) -> PitchCardList:
+@pitch_cards.get("", response_model=Page[PitchCardOut])
+async def list_pitch_cards(
+    partner_id: PartnerId, session: ReadSession, limit: Limit = 50, cursor: Cursor = None
+) -> Page[PitchCardOut]:
     """The caller's own cards, drafts included, oldest first."""
-    partner_id = partner_only(principal, "list its pitch cards")
-    return PitchCardList(
-        items=[_card(c) for c in await warmup.own_pitch_cards(session, partner_id)]
-    )
+    cards = await service.own_pitch_cards(session, partner_id, cursor=cursor, limit=limit + 1)
+    return page_of(cards, limit, lambda c: (c.created_at.isoformat(), c.id), _card)
 
 
 @pitch_cards.get("/{card_id}", response_model=PitchCardOut)
-async def get_pitch_card(
-    card_id: str, principal: CurrentPrincipal, session: ReadSession
-) -> PitchCardOut:
+async def get_pitch_card(card_id: str, principal: Caller, session: ReadSession) -> PitchCardOut:
     """The owner or the operator; a published card also any partner with an agreement with the
     owner."""
-    return _card(await warmup.visible_pitch_card(session, card_id, principal))
+    return _card(await service.visible_pitch_card(session, card_id, principal))
 
 
 def _complements(entry: Complements) -> ComplementsOut:
@@ -88,36 +80,31 @@ def _complements(entry: Complements) -> ComplementsOut:
 async def set_complements(
     category: CategoryPath,
     body: Annotated[ComplementsIn, Body()],
-    principal: CurrentPrincipal,
+    _: AdminOnly,
     runtime: RuntimeDep,
 ) -> ComplementsOut:
     """Replace the needs worth suggesting beside ``category`` (the operator)."""
-    require_admin(principal)
     async with runtime.db.transaction() as session:
-        entry = await warmup.set_complements(session, category, body)
+        entry = await service.set_complements(session, category, body)
     return _complements(entry)
 
 
 @complements.get("/{category}", response_model=ComplementsOut)
 async def get_complements(
-    category: CategoryPath, principal: CurrentPrincipal, session: ReadSession
+    category: CategoryPath, _: Caller, session: ReadSession
 ) -> ComplementsOut:
-    entry = await warmup.get_complements(session, category)
-    if entry is None:
-        raise NotFound("complements")
-    return _complements(entry)
+    return _complements(await service.visible_complements(session, category))
 
 
 @cross_sell.get("", response_model=CrossSellOut)
 async def suggest_cross_sell(
     category: Annotated[str, Query(pattern=CATEGORY_PATTERN)],
-    principal: CurrentPrincipal,
+    partner_id: PartnerId,
     session: ReadSession,
 ) -> CrossSellOut:
     """What else to offer a customer who buys ``category`` from the caller: each complementary
     need with the published pitch cards of partners that take such leads from the caller."""
-    partner_id = partner_only(principal, "ask for cross-sell suggestions")
-    suggestions = await warmup.cross_sell(session, partner_id, category)
+    suggestions = await service.cross_sell(session, partner_id, category)
     return CrossSellOut(
         category=category,
         suggestions=[

@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from crosslead_common.localstack import LocalStack, wait_for_port
+from crosslead_local.localstack import LocalStack, wait_for_port
 
-VAR = Path(__file__).resolve().parents[2] / "var"
+VAR = Path(__file__).resolve().parents[3] / "var"
 
 
 def admin_token() -> str:

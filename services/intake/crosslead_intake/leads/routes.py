@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_intake import repository, service
-from crosslead_intake.api.deps import (
-    CurrentPrincipal,
-    Matcher,
-    ReadSession,
-    RuntimeDep,
-    calling_partner,
-    partner_only,
-)
-from crosslead_intake.api.idempotency import run_once
-from crosslead_intake.api.schemas import (
+from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
+from crosslead_common.api.idempotency import IdempotencyKey, run_once
+from crosslead_intake.leads import queries, service
+from crosslead_intake.leads.duplicates import CustomerMatcher
+from crosslead_intake.leads.schemas import (
     LeadAccepted,
     LeadIn,
     LeadOut,
@@ -26,10 +20,10 @@ from crosslead_intake.api.schemas import (
     RejectIn,
     TimelineEntryOut,
 )
+from crosslead_intake.models import idempotency_keys
+from crosslead_intake.partners.queries import get_partner
 
 router = APIRouter(prefix="/v1/leads", tags=["leads"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 
 @router.post(
@@ -45,22 +39,24 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 )
 async def submit_lead(
     body: LeadIn,
-    principal: CurrentPrincipal,
+    partner_id: PartnerId,
     runtime: RuntimeDep,
-    matcher: Matcher,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    source_id = partner_only(principal, "submit leads")
+    matcher: CustomerMatcher = request.app.state.customer_matcher
 
     async def submit(session: AsyncSession) -> dict[str, Any]:
-        source = await calling_partner(session, principal, "submit leads")
+        source = await get_partner(session, partner_id)
+        assert source is not None  # authenticated by its key, so it exists
         lead = await service.submit_lead(session, source, body, matcher)
         submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=lead.duplicate_of)
         return submitted.model_dump(exclude_none=True)
 
     return await run_once(
         runtime.db,
-        partner_id=source_id,
+        idempotency_keys,
+        partner_id=partner_id,
         endpoint="POST /v1/leads",
         key=idempotency_key,
         body=body,
@@ -70,12 +66,12 @@ async def submit_lead(
 
 
 @router.get("/{lead_id}", response_model=LeadOut)
-async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSession) -> LeadOut:
+async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> LeadOut:
     """The lead's status and every lifecycle fact in order (admin, the source, or a partner it
     was offered to). Routing decisions (every candidate's score) are shown to the source and
     the operator only."""
     lead = await service.visible_lead(session, lead_id, principal.partner_id)
-    entries = await repository.timeline(session, lead.id)
+    entries = await queries.timeline(session, lead.id)
     hidden = set() if principal.can_act_as(lead.source_partner_id) else {"decision"}
     return LeadOut(
         id=lead.id,
@@ -97,10 +93,7 @@ async def get_lead(lead_id: str, principal: CurrentPrincipal, session: ReadSessi
 
 
 @router.post("/{lead_id}/accept", status_code=202, response_model=LeadAccepted)
-async def accept_lead(
-    lead_id: str, principal: CurrentPrincipal, runtime: RuntimeDep
-) -> LeadAccepted:
-    partner_id = partner_only(principal, "accept leads")
+async def accept_lead(lead_id: str, partner_id: PartnerId, runtime: RuntimeDep) -> LeadAccepted:
     async with runtime.db.transaction() as session:
         lead = await service.answer_offer(session, partner_id, lead_id, accept=True)
     return LeadAccepted(id=lead.id, status=lead.status)
@@ -109,11 +102,10 @@ async def accept_lead(
 @router.post("/{lead_id}/reject", status_code=202, response_model=LeadAccepted)
 async def reject_lead(
     lead_id: str,
-    principal: CurrentPrincipal,
+    partner_id: PartnerId,
     runtime: RuntimeDep,
     body: Annotated[RejectIn | None, Body()] = None,
 ) -> LeadAccepted:
-    partner_id = partner_only(principal, "reject leads")
     async with runtime.db.transaction() as session:
         lead = await service.answer_offer(
             session, partner_id, lead_id, accept=False, reason=body.reason if body else None

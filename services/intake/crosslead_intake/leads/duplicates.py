@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_intake.models import CustomerFingerprint
+from crosslead_common.sql import advisory_xact_lock
+from crosslead_intake.leads import queries
 
 __all__ = ["CustomerMatcher", "normalise_email", "normalise_phone"]
 
@@ -53,43 +53,14 @@ class CustomerMatcher:
         its original, so the customer is recognised by them too. Concurrent claims of one
         customer are serialised: on PostgreSQL by transaction-scoped advisory locks (taken in a
         stable order, so they cannot deadlock), on SQLite by its single writer."""
-        if session.get_bind().dialect.name == "postgresql":
-            for fingerprint in fingerprints:
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"),
-                    {"key": _lock_key(fingerprint, need)},
-                )
-        match = (
-            await session.execute(
-                select(CustomerFingerprint.lead_id, CustomerFingerprint.created_at)
-                .where(
-                    CustomerFingerprint.fingerprint.in_(fingerprints),
-                    CustomerFingerprint.need == need,
-                    CustomerFingerprint.created_at > at - self.window,
-                )
-                .order_by(CustomerFingerprint.created_at, CustomerFingerprint.lead_id)
-                .limit(1)
-            )
-        ).first()
+        for fingerprint in fingerprints:
+            await advisory_xact_lock(session, fingerprint, need)
+        match = await queries.earliest_match(session, fingerprints, need, at - self.window)
         if match is None:
-            original, since, known = lead_id, at, set()  # a new lead has no fingerprints yet
-        else:
-            original, since = match
-            known = set(
-                await session.scalars(
-                    select(CustomerFingerprint.fingerprint).where(
-                        CustomerFingerprint.lead_id == original
-                    )
-                )
-            )
-        session.add_all(
-            CustomerFingerprint(lead_id=original, fingerprint=f, need=need, created_at=since)
-            for f in fingerprints
-            if f not in known
-        )
-        return None if match is None else original
-
-
-def _lock_key(fingerprint: str, need: str) -> int:
-    digest = hashlib.sha256(f"{fingerprint}/{need}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+            queries.add_fingerprints(session, lead_id, fingerprints, need, at)
+            return None
+        original, since = match
+        known = await queries.fingerprints_of(session, original)
+        new = [f for f in fingerprints if f not in known]
+        queries.add_fingerprints(session, original, new, need, since)
+        return original

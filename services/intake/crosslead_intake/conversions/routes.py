@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_intake import service
-from crosslead_intake.api.deps import CurrentPrincipal, RuntimeDep, partner_only
-from crosslead_intake.api.idempotency import run_once
-from crosslead_intake.api.schemas import ConversionAccepted, ConversionIn
+from crosslead_common.api.deps import PartnerId, RuntimeDep
+from crosslead_common.api.idempotency import IdempotencyKey, run_once
+from crosslead_intake.conversions import service
+from crosslead_intake.conversions.schemas import ConversionAccepted, ConversionIn
+from crosslead_intake.models import idempotency_keys
 
 router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
 
@@ -19,18 +20,17 @@ router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
 @router.post("", status_code=202, response_model=ConversionAccepted)
 async def report_conversion(
     body: ConversionIn,
-    principal: CurrentPrincipal,
+    partner_id: PartnerId,
     runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    partner_id = partner_only(principal, "report conversions")
-
     async def report(session: AsyncSession) -> dict[str, Any]:
         conversion = await service.report_conversion(session, partner_id, body)
-        return {"id": conversion.id}
+        return ConversionAccepted(id=conversion.id).model_dump()
 
     return await run_once(
         runtime.db,
+        idempotency_keys,
         partner_id=partner_id,
         endpoint="POST /v1/conversions",
         key=idempotency_key,

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_common.db import utcnow
 from crosslead_common.domain import InvalidField
-from crosslead_intake import reports
-from crosslead_intake.api.deps import CurrentPrincipal, ReadSession
-from crosslead_intake.api.schemas import PartnerReportOut
+from crosslead_intake.reports import service
+from crosslead_intake.reports.schemas import PartnerReportOut, ReportWindowOut
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -20,7 +20,7 @@ WINDOWS = (30, 90)
 
 @router.get("/partners", response_model=PartnerReportOut)
 async def partner_report(
-    principal: CurrentPrincipal,
+    principal: Caller,
     session: ReadSession,
     window_days: Annotated[int | None, Query(description="30 or 90; both when absent")] = None,
 ) -> PartnerReportOut:
@@ -31,14 +31,12 @@ async def partner_report(
     if window_days is not None and window_days not in WINDOWS:
         raise InvalidField("window_days", "must be 30 or 90")
     now = utcnow()
+    windows = [
+        await service.partner_report(
+            session, days=days, since=now - timedelta(days=days), partner_id=principal.partner_id
+        )
+        for days in ([window_days] if window_days else WINDOWS)
+    ]
     return PartnerReportOut(
-        windows=[
-            await reports.partner_report(
-                session,
-                days=days,
-                since=now - timedelta(days=days),
-                partner_id=principal.partner_id,
-            )
-            for days in ([window_days] if window_days else WINDOWS)
-        ]
+        windows=[ReportWindowOut.model_validate(w, from_attributes=True) for w in windows]
     )

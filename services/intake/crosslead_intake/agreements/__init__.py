@@ -1,0 +1,1 @@
+"""Agreements: which leads may flow from one partner to another, on which terms."""

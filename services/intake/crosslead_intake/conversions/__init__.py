@@ -1,0 +1,1 @@
+"""Conversions: won deals and refunds the target partner reports on a lead."""

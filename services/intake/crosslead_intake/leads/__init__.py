@@ -1,0 +1,1 @@
+"""Leads: submission, duplicates, visibility, and the answer to an offer."""

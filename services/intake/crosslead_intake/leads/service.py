@@ -1,0 +1,147 @@
+"""Use cases of leads. Every change and its events share the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crosslead_common import events
+from crosslead_common.db import utcnow
+from crosslead_common.domain import Conflict, InvalidField, NotFound
+from crosslead_common.ids import new_id
+from crosslead_intake.agreements.queries import may_refer
+from crosslead_intake.leads import queries
+from crosslead_intake.leads.duplicates import CustomerMatcher
+from crosslead_intake.leads.schemas import LeadIn
+from crosslead_intake.lifecycle import ACCEPTABLE, REROUTABLE, next_status
+from crosslead_intake.models import Lead, Partner, outbox
+
+__all__ = ["answer_offer", "apply_fact", "current_target_lead", "submit_lead", "visible_lead"]
+
+
+async def submit_lead(
+    session: AsyncSession, source: Partner, data: LeadIn, matcher: CustomerMatcher
+) -> Lead:
+    """Store a warmed-up lead from ``source``; it is routed once ``lead.received`` is
+    published, unless it is a duplicate of an earlier lead of the same customer and need."""
+    if data.consent.given_at > utcnow() + timedelta(minutes=5):
+        raise InvalidField("consent.given_at", "consent cannot be given in the future")
+    if data.consent.categories is not None and data.need not in data.consent.categories:
+        raise InvalidField(
+            "consent.categories", f"the customer did not agree to be passed on for {data.need}"
+        )
+    now = utcnow()
+    lead = Lead(
+        id=new_id("lead"),
+        source_partner_id=source.id,
+        need=data.need,
+        region=data.region,
+        customer=data.customer.model_dump(mode="json"),
+        consent=data.consent.model_dump(mode="json"),
+        warmth=data.warmth.model_dump(mode="json"),
+        manager=data.manager.model_dump(mode="json"),
+        external_id=data.external_id,
+        status="received",
+        hop=0,
+        created_at=now,
+    )
+    session.add(lead)
+    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email)
+    original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
+    if original is not None:
+        lead.status, lead.duplicate_of = "duplicate", original
+        queries.add_timeline_entry(session, lead.id, "duplicate", now, {"duplicate_of": original})
+        await outbox.add(
+            session,
+            events.LeadDuplicate(
+                lead_id=lead.id,
+                source_partner_id=source.id,
+                need=lead.need,
+                original_lead_id=original,
+            ),
+        )
+        return lead
+    queries.add_timeline_entry(session, lead.id, "received", now, {})
+    await outbox.add(
+        session,
+        events.LeadReceived.model_validate(
+            {
+                **data.model_dump(mode="json"),
+                "lead_id": lead.id,
+                "source_partner_id": source.id,
+                "source_partner_name": source.name,
+            }
+        ),
+    )
+    return lead
+
+
+async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> Lead:
+    """The lead if the caller may see it (admin, its source, or a partner it was offered to);
+    ``NotFound`` otherwise."""
+    lead = await queries.get_lead(session, lead_id)
+    if lead is not None and (
+        partner_id is None
+        or partner_id in (lead.source_partner_id, lead.target_partner_id)
+        or await queries.was_offered(session, lead.id, partner_id)
+    ):
+        return lead
+    raise NotFound("lead")
+
+
+async def current_target_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
+    """The lead, locked, if ``partner_id`` is its current target: the partner it is offered to
+    now, or the one that took it. A partner it was offered to before gets a conflict, and so
+    does one it may be offered to while it is still being routed; others ``NotFound``."""
+    lead = await queries.get_lead(session, lead_id, for_update=True)
+    if lead is None:
+        raise NotFound("lead")
+    if lead.target_partner_id == partner_id:
+        return lead
+    if await queries.was_offered(session, lead.id, partner_id):
+        raise Conflict("the lead is no longer offered to you")
+    if lead.status in REROUTABLE | ACCEPTABLE and await may_refer(
+        session, lead.source_partner_id, partner_id, lead.need
+    ):
+        # The router may have moved the lead on to this partner, whose webhook can arrive a
+        # moment before intake hears of the routing.
+        raise Conflict("the lead is being routed; retry in a moment", kind="lead-being-routed")
+    raise NotFound("lead")
+
+
+async def answer_offer(
+    session: AsyncSession,
+    partner_id: str,
+    lead_id: str,
+    *,
+    accept: bool,
+    reason: str | None = None,
+) -> Lead:
+    """The target partner accepts or rejects the lead; answering the same way twice is a
+    no-op, answering after the offer closed is a conflict."""
+    lead = await current_target_lead(session, lead_id, partner_id)
+    fact = "accepted" if accept else "rejected"
+    if lead.status == fact:
+        return lead
+    if lead.status not in ACCEPTABLE:
+        raise Conflict(f"the lead is {lead.status}; it can no longer be {fact}")
+    if lead.accept_by is not None and utcnow() > lead.accept_by:
+        raise Conflict(f"the offer closed at {lead.accept_by.isoformat()}")
+    event: events.LeadAccepted | events.LeadRejected = (
+        events.LeadAccepted(lead_id=lead.id, partner_id=partner_id)
+        if accept
+        else events.LeadRejected(lead_id=lead.id, partner_id=partner_id, reason=reason)
+    )
+    envelope = await outbox.add(session, event)
+    apply_fact(session, lead, fact, envelope.time, {"reason": reason} if reason else {})
+    return lead
+
+
+def apply_fact(
+    session: AsyncSession, lead: Lead, fact: str, at: datetime, details: dict[str, Any]
+) -> None:
+    """Record a lifecycle fact in the lead's timeline and move its status if it applies."""
+    lead.status = next_status(lead.status, fact)
+    queries.add_timeline_entry(session, lead.id, fact, at, details)

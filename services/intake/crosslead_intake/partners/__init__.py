@@ -1,0 +1,1 @@
+"""Partners: registration, API keys and routing settings."""

@@ -1,0 +1,112 @@
+"""HTTP bodies of ``/v1/partners``."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+
+from crosslead_common.schemas import RequestBody
+from crosslead_intake.fields import Category, Name, Region
+
+CapacityPerDay = Annotated[int, Field(ge=1, le=1_000_000)]
+CapacityPerHour = Annotated[int, Field(ge=1, le=100_000)]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+Offers = Annotated[list[Category], Field(min_length=1, max_length=50)]
+Regions = Annotated[list[Region], Field(min_length=1, max_length=200)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat a value")
+    return values
+
+
+class AvailabilityIn(RequestBody):
+    """When the partner takes leads: ISO ``weekdays`` (1 = Monday) from ``start`` to ``end``
+    (exclusive) in the IANA ``timezone``."""
+
+    timezone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    weekdays: list[Annotated[int, Field(ge=1, le=7)]] = Field(min_length=1, max_length=7)
+    start: ClockTime
+    end: ClockTime
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not an IANA time zone name") from None
+        return value
+
+    @field_validator("weekdays")
+    @classmethod
+    def _distinct_weekdays(cls, value: list[int]) -> list[int]:
+        return sorted(_unique(value))
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: str, info: ValidationInfo) -> str:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be later than start")
+        return value
+
+
+class PartnerSettings(RequestBody):
+    """The routing settings of a partner, as sent when it is registered."""
+
+    offers: Offers
+    regions: Regions
+    capacity_per_day: CapacityPerDay | None = None
+    capacity_per_hour: CapacityPerHour | None = None
+    availability: AvailabilityIn | None = None
+    paused: bool = False
+
+
+class PartnerIn(PartnerSettings):
+    name: Name
+
+
+class PartnerPatch(RequestBody):
+    """Any of the routing settings; ``null`` clears an optional one."""
+
+    offers: Offers | None = None
+    regions: Regions | None = None
+    capacity_per_day: CapacityPerDay | None = None
+    capacity_per_hour: CapacityPerHour | None = None
+    availability: AvailabilityIn | None = None
+    paused: bool | None = None
+
+    @field_validator("offers", "regions", "paused")
+    @classmethod
+    def _required(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be cleared")
+        return value
+
+
+class AvailabilityOut(BaseModel):
+    timezone: str
+    weekdays: list[int]
+    start: str
+    end: str
+
+
+class PartnerOut(BaseModel):
+    id: str
+    name: str
+    offers: list[str]
+    regions: list[str]
+    capacity_per_day: int | None
+    capacity_per_hour: int | None
+    availability: AvailabilityOut | None
+    paused: bool
+    created_at: datetime
+
+
+class PartnerCreated(PartnerOut):
+    api_key: str = Field(description="Shown once; only its hash is stored.")

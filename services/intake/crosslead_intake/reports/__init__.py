@@ -1,0 +1,1 @@
+"""Partner health reports: who sends whom leads, and how they fare."""

@@ -1,0 +1,1 @@
+"""The warm-up kit: pitch cards, the complementarity map and cross-sell suggestions."""
