@@ -217,6 +217,20 @@ async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) ->
             "commission.cap_per_lead.currency",
         ),
         ({"commission": {"type": "flat", "amount": "5.5", "currency": "JPY"}}, "commission.amount"),
+        # The terms are shared with the events, whose readers ignore unknown fields; a request
+        # body still refuses them, at any depth.
+        ({"commission": {"type": "percent", "rate": "0.1", "floor": "5"}}, "commission.floor"),
+        (
+            {
+                "commission": {
+                    "type": "percent",
+                    "rate": "0.1",
+                    "cap_per_lead": {"amount": "5", "currency": "EUR", "per": "month"},
+                }
+            },
+            "commission.cap_per_lead.per",
+        ),
+        (tiered({**zero, "until": "100"}), "commission.tiers.0.until"),
     ]
     for change, field in cases:
         response = await intake.client.post("/v1/agreements", headers=ADMIN, json=base | change)
