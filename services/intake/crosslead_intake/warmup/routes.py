@@ -3,12 +3,14 @@ complementarity map) and ``/v1/cross-sell`` (suggestions for a partner's manager
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
 from crosslead_common.api.deps import AdminOnly, Caller, PartnerId, ReadSession, RuntimeDep
-from crosslead_common.api.paging import Cursor, Limit, Page, page_of
+from crosslead_common.api.paging import Cursor, Limit, Page, decode_cursor, page_of
+from crosslead_common.domain import InvalidField
 from crosslead_intake.fields import CATEGORY_PATTERN
 from crosslead_intake.models import Complements, PitchCard
 from crosslead_intake.partners.queries import get_partner
@@ -61,7 +63,12 @@ async def list_pitch_cards(
     partner_id: PartnerId, session: ReadSession, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[PitchCardOut]:
     """The caller's own cards, drafts included, oldest first."""
-    cards = await service.own_pitch_cards(session, partner_id, cursor=cursor, limit=limit + 1)
+    after = decode_cursor(cursor, 2)
+    try:
+        start = None if after is None else (datetime.fromisoformat(after[0]), after[1])
+    except ValueError:
+        raise InvalidField("cursor", "not a cursor of this list") from None
+    cards = await service.own_pitch_cards(session, partner_id, after=start, limit=limit + 1)
     return page_of(cards, limit, lambda c: (c.created_at.isoformat(), c.id), _card)
 
 

@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_common.api.paging import decode_cursor
 from crosslead_common.auth import Principal
 from crosslead_common.db import utcnow
 from crosslead_common.domain import InvalidField, NotFound
@@ -59,18 +58,11 @@ async def publish_pitch_card(session: AsyncSession, partner_id: str, card_id: st
 
 
 async def own_pitch_cards(
-    session: AsyncSession, partner_id: str, *, cursor: str | None, limit: int
+    session: AsyncSession, partner_id: str, *, after: tuple[datetime, str] | None, limit: int
 ) -> Sequence[PitchCard]:
     """The partner's own cards, drafts included, oldest first: up to ``limit`` after the
-    cursor (the ``created_at`` and id of the last card of the previous page)."""
-    after = decode_cursor(cursor, 2)
-    if after is None:
-        return await queries.own_pitch_cards(session, partner_id, after=None, limit=limit)
-    try:
-        at = datetime.fromisoformat(after[0])
-    except ValueError:
-        raise InvalidField("cursor", "not a cursor of this list") from None
-    return await queries.own_pitch_cards(session, partner_id, after=(at, after[1]), limit=limit)
+    ``(created_at, id)`` of the last card of the previous page."""
+    return await queries.own_pitch_cards(session, partner_id, after=after, limit=limit)
 
 
 async def visible_pitch_card(
