@@ -9,13 +9,11 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    Boolean,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
-    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,6 +21,7 @@ from crosslead_common.api.idempotency import idempotency_keys_table
 from crosslead_common.db import DecimalString, UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
+from crosslead_common.partners import PartnerColumns
 
 
 class Base(DeclarativeBase):
@@ -34,19 +33,9 @@ processed_events = processed_events_table(Base.metadata)
 idempotency_keys = idempotency_keys_table(Base.metadata)
 
 
-class Partner(Base):
+class Partner(PartnerColumns, Base):
     __tablename__ = "partners"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    offers: Mapped[list[str]] = mapped_column(JSON)
-    regions: Mapped[list[str]] = mapped_column(JSON)
-    capacity_per_day: Mapped[int | None] = mapped_column(Integer)
-    capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
-    #: ``{timezone, weekdays, start: "HH:MM", end: "HH:MM"}``; ``None``: any time.
-    availability: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

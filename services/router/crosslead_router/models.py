@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from crosslead_common.db import UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
+from crosslead_common.partners import PartnerColumns
 
 __all__ = [
     "Agreement",
@@ -52,19 +53,9 @@ outbox = Outbox(Base.metadata, source="crosslead/router")
 processed_events = processed_events_table(Base.metadata)
 
 
-class Partner(Base):
+class Partner(PartnerColumns, Base):
     __tablename__ = "partners"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    offers: Mapped[list[str]] = mapped_column(JSON)
-    regions: Mapped[list[str]] = mapped_column(JSON)
-    capacity_per_day: Mapped[int | None] = mapped_column(Integer)
-    capacity_per_hour: Mapped[int | None] = mapped_column(Integer)
-    #: An :class:`~crosslead_common.events.Availability` as JSON; None: always available.
-    availability: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    paused: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
