@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from crosslead_common.localstack import LocalStack, free_port
 from tests.conftest import BACKENDS, postgres_database
-from tests.e2e.console_browser import PHONE, chromium, screenshot, sign_in
+from tests.e2e.console_browser import DESKTOP, PHONE, chromium, screenshot, sign_in
 from tests.e2e.harness import Receiver, lead
 from tests.support import ADMIN_TOKEN, eventually, serve
 
@@ -117,7 +117,8 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await expect(operator.locator("#f-manager_share-error")).to_be_visible()
         await operator.get_by_label("Manager's share of the commission").fill("0.20")
         await operator.get_by_role("button", name="Create agreement").click()
-        await expect(operator.get_by_text("active")).to_be_visible()
+        await expect(operator.locator("h1 .badge")).to_have_text("active")
+        agreement_id = (await operator.locator("h1 code").inner_text()).strip()
         await screenshot(operator, "operator-agreement", tmp_path)
 
         # The installer signs in with its key and registers its webhook endpoint.
@@ -205,8 +206,49 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await fitter.goto(console + "/inbox")
         await screenshot(fitter, "partner-inbox-phone", tmp_path)
 
+        await fitter.set_viewport_size(DESKTOP)
+        await _partner_tools(fitter, console)
+        shop = await _partner_session(browser, console, shop_key)
+        await shop.goto(console + "/earnings")
+        await shop.get_by_label("Manager id").fill("mgr-7")
+        await shop.get_by_role("button", name="Show").click()
+        await expect(shop.locator("main")).to_contain_text("20.00 EUR")
+
+        await operator.goto(console + "/health")
+        pair = operator.get_by_role("row", name=re.compile(f"{shop_id}.*{fitter_id}"))
+        await expect(pair.first).to_contain_text("1 / 1 / 1")
+        await operator.goto(f"{console}/agreements/{agreement_id}")
+        await operator.get_by_role("button", name="End agreement").click()
+        await expect(operator.locator("h1 .badge")).to_have_text("ended")
+
         for page, token in ((operator, ADMIN_TOKEN), (fitter, fitter_key)):
-            assert token not in await page.content()
+            for link in await page.locator("nav a").all():
+                href = await link.get_attribute("href")
+                response = await page.request.get(console + str(href))
+                assert response.status == 200, href
+                assert token not in await response.text()
+
+
+async def _partner_tools(page: Page, console: str) -> None:
+    """Pause in the settings, a published pitch card, and the cross-sell page."""
+    await page.get_by_role("link", name="Settings").click()
+    await page.get_by_label("Paused (no new leads)").check()
+    await page.get_by_role("button", name="Save settings").click()
+    await expect(page.get_by_role("status")).to_have_text("Saved.")
+    await expect(page.get_by_label("Paused (no new leads)")).to_be_checked()
+
+    await page.goto(console + "/pitch-cards")
+    await page.get_by_label("Category (one you offer)").fill("installation")
+    await page.get_by_label("Headline").fill("Fitted in a day")
+    await page.get_by_label("Talking points (one per line, 1-10)").fill("Certified\nTidy")
+    await page.get_by_role("button", name="Save draft").click()
+    card = page.locator("article", has_text="Fitted in a day")
+    await expect(card.locator(".badge")).to_have_text("draft")
+    await card.get_by_role("button", name="Publish").click()
+    await expect(card.locator(".badge")).to_have_text("published")
+
+    await page.goto(console + "/cross-sell?category=windows")
+    await expect(page.locator("main")).to_contain_text("No complementary needs for windows")
 
 
 async def _partner_session(browser: Browser, console: str, key: str) -> Page:
