@@ -64,8 +64,11 @@ async def until_shown(page: Page, locator: str, timeout: float = 30) -> None:
     """Reload until the page shows ``locator`` (events reach the other services shortly)."""
 
     async def shown() -> bool:
+        await page.wait_for_load_state()
+        if await page.locator(locator).count():
+            return True
         await page.reload()
-        return await page.locator(locator).count() > 0
+        return False
 
     await eventually(shown, timeout=timeout, interval=0.5)
 
@@ -215,8 +218,11 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await expect(shop.locator("main")).to_contain_text("20.00 EUR")
 
         await operator.goto(console + "/health")
-        pair = operator.get_by_role("row", name=re.compile(f"{shop_id}.*{fitter_id}"))
-        await expect(pair.first).to_contain_text("1 / 1 / 1")
+        pair = operator.locator("section[aria-labelledby=w30]").get_by_role(
+            "row", name=re.compile(f"{shop_id} {fitter_id}|{fitter_id} {shop_id}")
+        )
+        await expect(pair).to_contain_text("1 / 1 / 1")
+        await expect(pair).to_contain_text("imbalanced")
         await operator.goto(f"{console}/agreements/{agreement_id}")
         await operator.get_by_role("button", name="End agreement").click()
         await expect(operator.locator("h1 .badge")).to_have_text("ended")
@@ -311,3 +317,9 @@ async def test_sessions_cookies_and_forms_are_safe(stack: LocalStack, browser: B
         signin = await http.get("/sign-in")
         assert 'action="/console/sign-in"' in signin.text
         assert "Path=/console" in signin.headers["set-cookie"]
+        assert "Secure" not in signin.headers["set-cookie"]
+
+    # Served over https (the gateway says so), the cookies are Secure.
+    async with httpx.AsyncClient(base_url=console, headers={"X-Forwarded-Proto": "https"}) as http:
+        signin = await http.get("/sign-in")
+        assert "Secure" in signin.headers["set-cookie"]
