@@ -3,11 +3,12 @@ honour the path prefix the console is served under, and the session cookie."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +37,7 @@ __all__ = [
 COOKIE = "crosslead_console"
 LOGIN_CSRF_COOKIE = "crosslead_console_login"
 MAX_FORM_BYTES = 64 * 1024
+PLAIN_PATH = re.compile(r"[A-Za-z0-9/_.-]{0,200}")
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -87,10 +89,13 @@ def console_of(request: Request) -> Console:
 
 
 def prefix(request: Request) -> str:
-    """The path the console is served under (``/console`` behind the gateway, else empty)."""
+    """The path the console is served under (``/console`` behind the gateway, else empty);
+    a prefix header that is not a plain path is ignored."""
     forwarded = request.headers.get("x-forwarded-prefix", "")
-    value = forwarded or console_of(request).settings.root_path
-    return "/" + value.strip("/") if value.strip("/") else ""
+    if not PLAIN_PATH.fullmatch(forwarded):
+        forwarded = ""
+    value = (forwarded or console_of(request).settings.root_path).strip("/")
+    return "/" + value if value else ""
 
 
 def signed_in(request: Request) -> Who:
@@ -136,8 +141,11 @@ def render(
     return HTMLResponse(html, status_code=status)
 
 
-def redirect(request: Request, path: str) -> RedirectResponse:
-    return RedirectResponse(prefix(request) + path, status_code=303)
+def redirect(request: Request, path: str, *ids: str) -> RedirectResponse:
+    """A 303 to ``path`` under the console's prefix; each ``{}`` in it is filled with one of
+    ``ids``, quoted, so a typed-in id stays one path segment."""
+    filled = path.format(*(quote(value, safe="") for value in ids))
+    return RedirectResponse(prefix(request) + filled, status_code=303)
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str) -> None:

@@ -52,7 +52,7 @@ def agreement_body(form: dict[str, str]) -> dict[str, Any]:
 @router.get("/agreements")
 async def agreements(request: Request, who: Signed, id: str = "") -> Response:
     if id.strip():
-        return redirect(request, f"/agreements/{id.strip()}")
+        return redirect(request, "/agreements/{}", id.strip())
     return render(request, "agreements.html", who, values=DEFAULTS)
 
 
@@ -67,7 +67,7 @@ async def create_agreement(request: Request, who: Signed) -> Response:
             request, "agreements.html", who, exc.status, values=form, errors=errors,
             general=general,
         )  # fmt: skip
-    return redirect(request, f"/agreements/{created['id']}")
+    return redirect(request, "/agreements/{}", str(created["id"]))
 
 
 @router.get("/agreements/{agreement_id}")
@@ -86,4 +86,4 @@ async def end_agreement(request: Request, who: Signed, agreement_id: str) -> Res
         await who.api.end_agreement(agreement_id)
     except ApiError as exc:
         return not_found(request, who, exc)
-    return redirect(request, f"/agreements/{agreement_id}")
+    return redirect(request, "/agreements/{}", agreement_id)

@@ -23,7 +23,7 @@ DEAL_FIELDS = {"lead_id", "external_id", "status", "amount", "currency"}
 async def find_lead(request: Request, who: Signed, id: str = "") -> Response:
     if not id.strip():
         return redirect(request, "/")
-    return redirect(request, f"/leads/{id.strip()}")
+    return redirect(request, "/leads/{}", id.strip())
 
 
 @router.get("/leads/{lead_id}")
@@ -80,7 +80,7 @@ async def answer(request: Request, who: Signed, lead_id: str) -> Response:
         await who.api.answer_lead(lead_id, accept, form.get("reason") or None)
     except ApiError as exc:
         return not_found(request, who, exc)
-    return redirect(request, f"/leads/{lead_id}?done={'accepted' if accept else 'rejected'}")
+    return redirect(request, "/leads/{}?done=" + ("accepted" if accept else "rejected"), lead_id)
 
 
 @router.get("/inbox")

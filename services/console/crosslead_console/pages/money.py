@@ -64,7 +64,7 @@ async def earnings(request: Request, who: Signed, manager_id: str = "") -> Respo
 @router.get("/payout-runs")
 async def payout_runs(request: Request, who: Signed, id: str = "") -> Response:
     if id.strip():
-        return redirect(request, f"/payout-runs/{id.strip()}")
+        return redirect(request, "/payout-runs/{}", id.strip())
     # A fresh key per form: submitting the same form twice starts one run, not two.
     return render(request, "payout_runs.html", who, values={"currency": "EUR"},
                   run_key=secrets.token_urlsafe(16))  # fmt: skip
@@ -82,7 +82,7 @@ async def start_payout_run(request: Request, who: Signed) -> Response:
             request, "payout_runs.html", who, exc.status, values=form, errors=errors,
             general=general, run_key=run_key,
         )  # fmt: skip
-    return redirect(request, f"/payout-runs/{run['id']}")
+    return redirect(request, "/payout-runs/{}", str(run["id"]))
 
 
 @router.get("/payout-runs/{run_id}")

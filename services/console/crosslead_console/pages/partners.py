@@ -52,9 +52,9 @@ def form_values(partner: dict[str, Any]) -> dict[str, Any]:
 @router.get("/partners")
 async def partners(request: Request, who: Signed, id: str = "") -> Response:
     if id.strip():
-        return redirect(request, f"/partners/{id.strip()}")
+        return redirect(request, "/partners/{}", id.strip())
     if not who.is_operator:
-        return redirect(request, f"/partners/{who.partner_id}")
+        return redirect(request, "/partners/{}", str(who.partner_id))
     return render(request, "partners.html", who, values={})
 
 
@@ -101,4 +101,4 @@ async def update_partner(request: Request, who: Signed, partner_id: str) -> Resp
             request, "partner.html", who, exc.status,
             partner=partner, values=form, errors=errors, general=general,
         )  # fmt: skip
-    return redirect(request, f"/partners/{partner_id}?saved=1")
+    return redirect(request, "/partners/{}?saved=1", partner_id)
