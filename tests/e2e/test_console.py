@@ -206,7 +206,10 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await fitter.goto(console + "/statements")
         await expect(fitter.locator("body")).to_contain_text("-100.00")
         await fitter.set_viewport_size(PHONE)
-        await fitter.goto(console + "/inbox")
+        for path in ("/statements", f"/leads/{lead_id}", "/inbox"):
+            await fitter.goto(console + path)
+            width = await fitter.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} scrolls sideways on a phone: {width}px"
         await screenshot(fitter, "partner-inbox-phone", tmp_path)
 
         await fitter.set_viewport_size(DESKTOP)

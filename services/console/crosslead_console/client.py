@@ -43,11 +43,9 @@ class ApiError(Exception):
 class ApiClient:
     """Calls intake, router and payouts at the base URLs from the settings."""
 
-    def __init__(
-        self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None
-    ):
+    def __init__(self, settings: ConsoleSettings) -> None:
         self.settings = settings
-        self.http = httpx.AsyncClient(timeout=settings.api_timeout_seconds, transport=transport)
+        self.http = httpx.AsyncClient(timeout=settings.api_timeout_seconds)
 
     async def aclose(self) -> None:
         await self.http.aclose()
