@@ -7,7 +7,7 @@ from typing import Any
 
 from crosslead_console.client import ApiError
 
-__all__ = ["errors_of", "optional_int", "words"]
+__all__ = ["drop_blank", "errors_of", "optional_int", "words"]
 
 
 def words(value: str) -> list[str]:
