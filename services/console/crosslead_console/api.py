@@ -1,0 +1,130 @@
+"""The public endpoints the console uses, one method each, bound to the signed-in party's
+token. A page for an endpoint the services add later needs one more method here."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from crosslead_console.client import ApiClient
+
+__all__ = ["Crosslead"]
+
+Json = dict[str, Any]
+
+
+def _seg(value: str) -> str:
+    """One path segment: an id typed into a URL can never reach another path."""
+    return quote(value, safe="")
+
+
+class Crosslead:
+    """Intake, router and payouts as the holder of ``token`` may call them."""
+
+    def __init__(self, client: ApiClient, token: str) -> None:
+        self._client = client
+        self._token = token
+
+    async def _call(self, service: str, method: str, path: str, **kwargs: Any) -> Json:
+        return await self._client.json(service, method, path, self._token, **kwargs)
+
+    # intake
+    async def create_partner(self, body: Json) -> Json:
+        return await self._call("intake", "POST", "/v1/partners", json=body)
+
+    async def partner(self, partner_id: str) -> Json:
+        return await self._call("intake", "GET", f"/v1/partners/{_seg(partner_id)}")
+
+    async def update_partner(self, partner_id: str, body: Json) -> Json:
+        return await self._call("intake", "PATCH", f"/v1/partners/{_seg(partner_id)}", json=body)
+
+    async def create_agreement(self, body: Json) -> Json:
+        return await self._call("intake", "POST", "/v1/agreements", json=body)
+
+    async def agreement(self, agreement_id: str) -> Json:
+        return await self._call("intake", "GET", f"/v1/agreements/{_seg(agreement_id)}")
+
+    async def end_agreement(self, agreement_id: str) -> Json:
+        return await self._call("intake", "POST", f"/v1/agreements/{_seg(agreement_id)}/end")
+
+    async def lead(self, lead_id: str) -> Json:
+        return await self._call("intake", "GET", f"/v1/leads/{_seg(lead_id)}")
+
+    async def answer_lead(self, lead_id: str, accept: bool, reason: str | None = None) -> Json:
+        verb = "accept" if accept else "reject"
+        body = None if accept or not reason else {"reason": reason}
+        return await self._call("intake", "POST", f"/v1/leads/{_seg(lead_id)}/{verb}", json=body)
+
+    async def report_conversion(self, body: Json) -> Json:
+        return await self._call("intake", "POST", "/v1/conversions", json=body)
+
+    async def partner_report(self) -> Json:
+        return await self._call("intake", "GET", "/v1/reports/partners")
+
+    async def pitch_cards(self) -> Json:
+        return await self._call("intake", "GET", "/v1/pitch-cards")
+
+    async def create_pitch_card(self, body: Json) -> Json:
+        return await self._call("intake", "POST", "/v1/pitch-cards", json=body)
+
+    async def publish_pitch_card(self, card_id: str) -> Json:
+        return await self._call("intake", "POST", f"/v1/pitch-cards/{_seg(card_id)}/publish")
+
+    async def cross_sell(self, category: str) -> Json:
+        return await self._call("intake", "GET", "/v1/cross-sell", params={"category": category})
+
+    # router
+    async def webhook_endpoints(self) -> Json:
+        return await self._call("router", "GET", "/v1/webhook-endpoints")
+
+    async def create_webhook_endpoint(self, body: Json) -> Json:
+        return await self._call("router", "POST", "/v1/webhook-endpoints", json=body)
+
+    async def delete_webhook_endpoint(self, endpoint_id: str) -> Json:
+        return await self._call("router", "DELETE", f"/v1/webhook-endpoints/{_seg(endpoint_id)}")
+
+    async def deliveries(self, lead_id: str | None = None, limit: int = 100) -> Json:
+        params = {"lead_id": lead_id, "limit": limit}
+        return await self._call("router", "GET", "/v1/deliveries", params=params)
+
+    async def routing_decisions(self, lead_id: str) -> Json:
+        params = {"lead_id": lead_id}
+        return await self._call("router", "GET", "/v1/routing/decisions", params=params)
+
+    # payouts
+    async def statement(self, partner_id: str | None = None) -> Json:
+        params = {"partner_id": partner_id}
+        return await self._call("payouts", "GET", "/v1/statements", params=params)
+
+    async def statement_csv(self, partner_id: str | None = None) -> bytes:
+        response = await self._client.request(
+            "payouts",
+            "GET",
+            "/v1/statements",
+            self._token,
+            params={"partner_id": partner_id},
+            accept="text/csv",
+        )
+        return response.content
+
+    async def manager_earnings(self, manager_id: str) -> Json:
+        return await self._call("payouts", "GET", f"/v1/managers/{_seg(manager_id)}/earnings")
+
+    async def create_payout_run(self, body: Json, idempotency_key: str) -> Json:
+        return await self._client.json(
+            "payouts",
+            "POST",
+            "/v1/payout-runs",
+            self._token,
+            json=body,
+            idempotency_key=idempotency_key,
+        )
+
+    async def payout_run(self, run_id: str) -> Json:
+        return await self._call("payouts", "GET", f"/v1/payout-runs/{_seg(run_id)}")
+
+    async def payout_run_csv(self, run_id: str) -> bytes:
+        response = await self._client.request(
+            "payouts", "GET", f"/v1/payout-runs/{_seg(run_id)}", self._token, accept="text/csv"
+        )
+        return response.content
