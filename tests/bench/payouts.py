@@ -138,7 +138,7 @@ def main() -> None:
         parser.error("--database-url must be a PostgreSQL URL")
     # The test suite's throwaway-database helper works on the TEST_POSTGRES_URL server.
     os.environ["TEST_POSTGRES_URL"] = args.database_url
-    from tests.conftest import postgres_database
+    from tests.support.databases import postgres_database
 
     async def run() -> None:
         async with postgres_database() as url:

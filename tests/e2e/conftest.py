@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from crosslead_common.localstack import LocalStack, free_port
-from tests.conftest import BACKENDS, postgres_database
 from tests.e2e.harness import Client, Receiver
 from tests.support import ADMIN_TOKEN, serve
+from tests.support.databases import BACKENDS, postgres_database
 
 
 @pytest.fixture(params=BACKENDS)

@@ -27,7 +27,14 @@ from crosslead_common.errors import (
     RejectNul,
     install_problem_handlers,
 )
-from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
+from crosslead_common.events import EVENT_TYPES, Envelope
+from crosslead_common.kafka import (
+    EventApplier,
+    EventConsumer,
+    Handlers,
+    create_producer,
+    ensure_topics,
+)
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings
 
@@ -75,6 +82,17 @@ class Runtime:
         """Consume ``topics`` in ``group_id`` with the idempotent consumer."""
         self._consumers.append((group_id, tuple(topics), handlers))
 
+    async def apply(self, envelope: Envelope) -> None:
+        """Apply ``envelope`` as each of this service's consumers of its topic would on
+        receiving it (once per event id), without a broker: for in-process tests and tools."""
+        topic = EVENT_TYPES[envelope.type].topic
+        for group_id, topics, handlers in self._consumers:
+            if topic in topics:
+                applier = EventApplier(
+                    db=self.db, processed=self._processed, group_id=group_id, handlers=handlers
+                )
+                await applier.apply(envelope)
+
     async def start(self) -> None:
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
@@ -98,6 +116,7 @@ class Runtime:
                 group_id=group_id,
                 topics=topics,
                 handlers=handlers,
+                session_timeout_seconds=self.settings.kafka_session_timeout_seconds,
             )
             workers.append((f"consumer:{group_id}", consumer.run))
         self._tasks = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.test_intake_api import ADMIN, Intake, auth
+from tests.service.intake import ADMIN, Intake, auth
 
 
 def card(category: str = "installation", headline: str = "Fitted in a day") -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from tests.integration.test_intake_api import (
+from tests.service.intake import (
     ADMIN,
     Intake,
     auth,

@@ -1,5 +1,5 @@
-"""Helpers for tests that run services for real: uvicorn on a free port, polling with a
-deadline, and a settings builder."""
+"""HTTP helpers: the operator's token, bearer headers, uvicorn on a free port, and polling
+with a deadline."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ from crosslead_common.localstack import free_port
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header of a caller holding ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(ADMIN_TOKEN)
 
 
 @asynccontextmanager
@@ -44,7 +52,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T | None] | T | None],
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
     *,
     timeout: float = 20.0,
     interval: float = 0.05,

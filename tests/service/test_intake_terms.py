@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crosslead_common.events import Topic
-from tests.integration.test_intake_api import (
+from tests.service.intake import (
     ADMIN,
     Intake,
     auth,

@@ -19,7 +19,7 @@ from crosslead_common.events import (
     RoutingDecision,
     ScoredCandidate,
 )
-from tests.integration.test_intake_api import ADMIN, Intake, auth
+from tests.service.intake import ADMIN, Intake, auth
 from tests.support import eventually
 
 
