@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from crosslead_common.db import Database
 from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker, free_port
-from tests.support.databases import BACKENDS, drop_templates, postgres_database
+from tests.support.databases import BACKENDS, drop_templates, migrate, postgres_database
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,3 +50,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         return
     async with postgres_database() as url:
         yield url
+
+
+@pytest.fixture
+async def db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
+    """``database_url`` with the schema of the service named by the test's
+    ``@pytest.mark.schema("<service>")``, opened as that service opens its database."""
+    marker = request.node.get_closest_marker("schema")
+    assert marker is not None, "mark the test with @pytest.mark.schema(<service>)"
+    await migrate(database_url, marker.args[0])
+    database = Database(database_url)
+    yield database
+    await database.dispose()

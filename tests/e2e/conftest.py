@@ -11,9 +11,10 @@ import httpx
 import pytest
 
 from crosslead_common.localstack import LocalStack, free_port
-from tests.e2e.harness import Client, Receiver
-from tests.support import ADMIN_TOKEN, serve
+from tests.e2e.harness import Client
+from tests.support import ADMIN_TOKEN
 from tests.support.databases import BACKENDS, postgres_database
+from tests.support.webhooks import Receiver, webhook_receiver
 
 
 @pytest.fixture(params=BACKENDS)
@@ -64,6 +65,5 @@ async def client(stack: LocalStack) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    hooks = Receiver()
-    async with serve(hooks.app()) as base_url:  # type: ignore[arg-type]
-        yield hooks, base_url
+    async with webhook_receiver() as running:
+        yield running

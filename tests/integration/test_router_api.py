@@ -12,16 +12,9 @@ import pytest
 from crosslead_common.db import Database
 from crosslead_common.localstack import LocalBroker
 from crosslead_router import routing, service
-from tests.integration.router_support import (
-    PartnerSpec,
-    agreement,
-    bearer,
-    lead,
-    partner,
-    running_router,
-    webhook_receiver,
-)
-from tests.support import ADMIN_TOKEN, eventually
+from tests.integration.router_support import PartnerSpec, agreement, lead, partner, running_router
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.webhooks import webhook_receiver
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")

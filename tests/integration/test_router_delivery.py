@@ -29,17 +29,15 @@ from crosslead_router.models import processed_events
 from tests.integration.router_support import (
     PartnerSpec,
     agreement,
-    bearer,
     lead,
     of_type,
     partner,
     projection_size,
-    publish,
-    read_until,
     running_router,
-    webhook_receiver,
 )
-from tests.support import ADMIN_TOKEN, eventually
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.kafka import publish, read_until
+from tests.support.webhooks import webhook_receiver
 
 SHOP = partner("shop", "north")
 NORTH = partner("fitter-north", "north")

@@ -30,19 +30,16 @@ from crosslead_common.events import (
 from crosslead_common.localstack import LocalBroker
 from tests.integration.router_support import (
     PartnerSpec,
-    Receiver,
     agreement,
-    bearer,
     lead,
     of_type,
     partner,
     projection_size,
-    publish,
-    read_until,
     running_router,
-    webhook_receiver,
 )
-from tests.support import ADMIN_TOKEN, eventually
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.kafka import publish, read_until
+from tests.support.webhooks import Receiver, webhook_receiver
 
 SHOP = partner("shop", "north")
 

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from crosslead_common.localstack import free_port
 
@@ -29,7 +29,7 @@ ADMIN = bearer(ADMIN_TOKEN)
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
     """Run ``app`` (lifespan included) on a real socket; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(

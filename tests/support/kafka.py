@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from crosslead_common.events import EVENT_TYPES, Envelope, EventData
 from crosslead_common.kafka import create_producer
+from crosslead_common.localstack import LocalBroker
 
 __all__ = ["SESSION_TIMEOUT_SECONDS", "publish", "read_records", "read_until"]
 
@@ -19,9 +20,9 @@ __all__ = ["SESSION_TIMEOUT_SECONDS", "publish", "read_records", "read_until"]
 SESSION_TIMEOUT_SECONDS = 2.0
 
 
-async def publish(bootstrap_servers: str, *events: EventData | Envelope) -> list[Envelope]:
+async def publish(broker: LocalBroker, *events: EventData | Envelope) -> list[Envelope]:
     """Publish each event as a CloudEvent on its topic, keyed by its subject, in order."""
-    producer = create_producer(bootstrap_servers, client_id="test")
+    producer = create_producer(broker.bootstrap_servers, client_id="test")
     await producer.start()
     sent = []
     try:
@@ -39,7 +40,7 @@ async def publish(bootstrap_servers: str, *events: EventData | Envelope) -> list
 
 
 async def read_records(
-    bootstrap_servers: str, topic: str, count: int, timeout: float = 30
+    broker: LocalBroker, topic: str, count: int, timeout: float = 30
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The first ``count`` records on ``topic`` (headers included), waiting for them."""
     records: list[ConsumerRecord[bytes, bytes]] = []
@@ -48,12 +49,12 @@ async def read_records(
         records.extend(batch)
         return len(records) >= count
 
-    await _read(bootstrap_servers, topic, done, timeout)
+    await _read(broker, topic, done, timeout)
     return records
 
 
 async def read_until(
-    bootstrap_servers: str,
+    broker: LocalBroker,
     topic: str,
     done: Callable[[list[Envelope]], bool],
     timeout: float = 30,
@@ -65,18 +66,18 @@ async def read_until(
         seen.extend(Envelope.model_validate_json(r.value) for r in batch if r.value)
         return done(seen)
 
-    await _read(bootstrap_servers, topic, more, timeout)
+    await _read(broker, topic, more, timeout)
     return seen
 
 
 async def _read(
-    bootstrap_servers: str,
+    broker: LocalBroker,
     topic: str,
     done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout: float,
 ) -> None:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest"
+        topic, bootstrap_servers=broker.bootstrap_servers, auto_offset_reset="earliest"
     )
     seen: list[Any] = []
     try:

@@ -6,12 +6,10 @@ first schema booked."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka.structs import ConsumerRecord
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import func, select, text
@@ -19,24 +17,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from crosslead_common.db import Database
-from crosslead_common.events import Envelope, Topic
-from crosslead_common.kafka import EventConsumer, create_producer
-from crosslead_common.localstack import LocalBroker
+from crosslead_common.events import Envelope
+from crosslead_common.kafka import EventApplier
 from crosslead_common.migrations import upgrade
 from crosslead_payouts import queries, service
 from crosslead_payouts.cli import MIGRATIONS, main
-from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
+from crosslead_payouts.consumers import GROUP_ID, handlers
 from crosslead_payouts.models import Base, LedgerEntry, Posting, processed_events
 from crosslead_payouts.reconcile import reconcile
-from tests.integration.test_payouts_api import conversion
+from tests.support.payouts import conversion
 
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url, MIGRATIONS, Base.metadata)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
+pytestmark = pytest.mark.schema("payouts")
 
 
 async def won_deal(db: Database, lead_id: str = "lead_1") -> None:
@@ -67,48 +58,17 @@ async def test_the_database_refuses_to_change_or_delete_ledger_rows(
         assert await session.scalar(select(func.count()).select_from(LedgerEntry)) == 4
 
 
-def record(envelope: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
-    """``envelope`` as the consumer receives it from the conversions topic."""
-    return ConsumerRecord(
-        topic=Topic.CONVERSIONS,
-        partition=0,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=envelope.subject.encode(),
-        value=envelope.to_bytes(),
-        checksum=None,
-        serialized_key_size=0,
-        serialized_value_size=0,
-        headers=[],
-    )
-
-
-async def test_one_conversion_delivered_ten_times_at_once_is_posted_once(
-    db: Database, broker: LocalBroker
-) -> None:
+async def test_one_conversion_delivered_ten_times_at_once_is_posted_once(db: Database) -> None:
     won = conversion("lead_1", "won", "1000.00")
     envelope = Envelope.wrap(won, source="test")
-    # The same event ten times, and the same conversion under three more event ids.
-    records = [record(envelope)] * 10 + [record(Envelope.wrap(won, source="test"))] * 3
-    producer = create_producer(broker.bootstrap_servers, client_id="test")
-    await producer.start()
-    try:
-        consumers = [
-            EventConsumer(
-                db=db,
-                processed=processed_events,
-                producer=producer,
-                bootstrap_servers=broker.bootstrap_servers,
-                group_id=GROUP_ID,
-                topics=TOPICS,
-                handlers=handlers,
-            )
-            for _ in records
-        ]
-        await asyncio.gather(*(c.process(r) for c, r in zip(consumers, records, strict=True)))
-    finally:
-        await producer.stop()
+    # The same event ten times, and the same conversion under three more event ids, each
+    # applied by its own consumer at the same time.
+    envelopes = [envelope] * 10 + [Envelope.wrap(won, source="test")] * 3
+    appliers = [
+        EventApplier(db=db, processed=processed_events, group_id=GROUP_ID, handlers=handlers)
+        for _ in envelopes
+    ]
+    await asyncio.gather(*(a.apply(e) for a, e in zip(appliers, envelopes, strict=True)))
 
     async with db.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Posting)) == 1

@@ -35,7 +35,7 @@ from crosslead_payouts import service
 from crosslead_payouts.ledger import AccountKind
 from crosslead_payouts.models import Base, LeadCommission, LedgerEntry, PayoutRun, outbox
 from crosslead_payouts.reconcile import reconcile
-from tests.integration.test_payouts_api import conversion
+from tests.support.payouts import conversion
 
 PARTNERS = ("p0", "p1", "p2")
 CURRENCIES = ("EUR", "JPY", "KWD")  # exponents 2, 0 and 3
