@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 PY := .venv/bin/python
 SYNCED := .venv/.synced
 
-.PHONY: setup run demo test test-unit lint format bench clean
+.PHONY: setup run demo test test-fast test-unit lint format bench clean
 
 setup: $(SYNCED)
 
@@ -24,8 +24,13 @@ run: setup ## Run the whole system locally (broker + 3 services on SQLite)
 demo: setup ## Walk two demo partners through the whole flow (needs `make run`)
 	$(PY) deploy/local/demo.py
 
-test: setup ## Unit, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
-	$(PY) -m pytest
+PYTEST_PARALLEL := -n auto --dist worksteal
+
+test: setup ## Unit, service, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
+	$(PY) -m pytest $(PYTEST_PARALLEL)
+
+test-fast: setup ## Unit and service tiers: no broker, no processes (the edit loop)
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit tests/service
 
 test-unit: setup
 	$(PY) -m pytest tests/unit

@@ -33,7 +33,7 @@ from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
 from crosslead_payouts.models import Base, processed_events
 from crosslead_payouts.reconcile import reconcile
-from tests.integration.test_payouts_ledger import record
+from tests.support.kafka import consumer_record
 
 PARTNERS = 20
 AGREEMENTS = 50
@@ -58,7 +58,7 @@ def conversions(count: int, tag: str) -> list[ConsumerRecord[bytes, bytes]]:
             commission=PercentCommission(rate=Decimal("0.1")),
             manager_share=Decimal("0.2"),
         )
-        records.append(record(Envelope.wrap(event, source="bench"), offset=n))
+        records.append(consumer_record(Envelope.wrap(event, source="bench"), offset=n))
     return records
 
 

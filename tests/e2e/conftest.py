@@ -14,6 +14,7 @@ from crosslead_common.localstack import LocalStack, free_port
 from tests.e2e.harness import Client
 from tests.support import ADMIN_TOKEN
 from tests.support.databases import BACKENDS, postgres_database
+from tests.support.kafka import SESSION_TIMEOUT_SECONDS
 from tests.support.webhooks import Receiver, webhook_receiver
 
 
@@ -46,6 +47,7 @@ async def _running(
         database_urls=urls,
         extra_env={
             "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3",
+            "CROSSLEAD_KAFKA_SESSION_TIMEOUT_SECONDS": str(SESSION_TIMEOUT_SECONDS),
             # Unanswered offers move on one second after their deadline, not ten.
             "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
         },

@@ -18,6 +18,8 @@ from tests.support.services import Service, in_process
 
 auth = bearer
 
+__all__ = ["ADMIN", "Intake", "auth", "lead_body", "route", "running_intake"]
+
 
 def lead_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {

@@ -256,7 +256,7 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     assert unknown.headers["content-type"] == "application/problem+json"
 
 
-WRONG_VALUES = (None, 7, -1.5, "", "x" * 5000, [], {}, True, "1e999", "\u0000")
+WRONG_VALUES: tuple[object, ...] = (None, 7, -1.5, "", "x" * 5000, [], {}, True, "1e999", "\u0000")
 
 
 def broken_variants(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

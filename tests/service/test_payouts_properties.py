@@ -203,7 +203,7 @@ class Ledger:
                     LedgerEntry.payout_run_id == run.id, LedgerEntry.kind == "manager_paid"
                 )
             )
-            assert paid == -managers
+            assert paid == -(managers or 0)
 
 
 async def _receivables(session: AsyncSession) -> dict[str, int]:

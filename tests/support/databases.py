@@ -21,11 +21,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crosslead_common.migrations import upgrade
-from crosslead_intake import cli as intake_cli
+from crosslead_intake.cli import MIGRATIONS as INTAKE_MIGRATIONS
 from crosslead_intake.models import Base as IntakeBase
-from crosslead_payouts import cli as payouts_cli
+from crosslead_payouts.cli import MIGRATIONS as PAYOUTS_MIGRATIONS
 from crosslead_payouts.models import Base as PayoutsBase
-from crosslead_router import cli as router_cli
+from crosslead_router.cli import MIGRATIONS as ROUTER_MIGRATIONS
 from crosslead_router.models import Base as RouterBase
 
 __all__ = [
@@ -42,9 +42,9 @@ BACKENDS = ["sqlite", "postgresql"] if TEST_POSTGRES_URL else ["sqlite"]
 
 #: Each service's migrations and the models they must match.
 SCHEMAS: dict[str, tuple[Path, MetaData]] = {
-    "intake": (intake_cli.MIGRATIONS, IntakeBase.metadata),
-    "router": (router_cli.MIGRATIONS, RouterBase.metadata),
-    "payouts": (payouts_cli.MIGRATIONS, PayoutsBase.metadata),
+    "intake": (INTAKE_MIGRATIONS, IntakeBase.metadata),
+    "router": (ROUTER_MIGRATIONS, RouterBase.metadata),
+    "payouts": (PAYOUTS_MIGRATIONS, PayoutsBase.metadata),
 }
 
 _PREFIX = "crosslead_test_"

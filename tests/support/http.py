@@ -8,7 +8,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -51,16 +51,25 @@ async def serve(app: ASGIApp) -> AsyncIterator[str]:
         await task
 
 
+@overload
 async def eventually(
-    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
-    *,
-    timeout: float = 20.0,
-    interval: float = 0.05,
-) -> T:
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = ..., interval: float = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    probe: Callable[[], T | None], *, timeout: float = ..., interval: float = ...
+) -> T: ...
+
+
+async def eventually(
+    probe: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05
+) -> Any:
     """Poll ``probe`` (sync or async) until it returns something truthy; fail with the last
     value after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while time.monotonic() < deadline:
         result = probe()
         last = await result if inspect.isawaitable(result) else result

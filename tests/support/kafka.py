@@ -13,7 +13,13 @@ from crosslead_common.events import EVENT_TYPES, Envelope, EventData
 from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker
 
-__all__ = ["SESSION_TIMEOUT_SECONDS", "publish", "read_records", "read_until"]
+__all__ = [
+    "SESSION_TIMEOUT_SECONDS",
+    "consumer_record",
+    "publish",
+    "read_records",
+    "read_until",
+]
 
 #: Consumer session timeout of services under test: the embedded broker answers a group's
 #: first join after half of it (one second at the least), instead of five seconds by default.
@@ -37,6 +43,23 @@ async def publish(broker: LocalBroker, *events: EventData | Envelope) -> list[En
     finally:
         await producer.stop()
     return sent
+
+
+def consumer_record(envelope: Envelope, offset: int = 0) -> ConsumerRecord[bytes, bytes]:
+    """``envelope`` as a consumer receives it from its topic."""
+    return ConsumerRecord(
+        topic=EVENT_TYPES[envelope.type].topic,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=envelope.subject.encode(),
+        value=envelope.to_bytes(),
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=0,
+        headers=[],
+    )
 
 
 async def read_records(

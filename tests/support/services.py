@@ -9,7 +9,9 @@ events it consumes are applied through the real idempotent-consumer path
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,7 +36,7 @@ from tests.support.databases import migrate
 from tests.support.http import ADMIN_TOKEN, serve
 from tests.support.kafka import SESSION_TIMEOUT_SECONDS
 
-__all__ = ["Service", "in_process", "served", "settings_for"]
+__all__ = ["Service", "in_process", "running", "served", "settings_for"]
 
 #: No broker listens here: an in-process service must never reach for one.
 NO_BROKER = "127.0.0.1:9"
@@ -132,3 +134,15 @@ async def served(
     runtime: Runtime = app.state.runtime
     async with serve(app) as url, httpx.AsyncClient(base_url=url) as client:
         yield Service(service, client, runtime)
+
+
+@asynccontextmanager
+async def running(worker: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """Run one of a service's background workers (a dispatcher, a watcher) for the block."""
+    task = asyncio.create_task(worker())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -9,23 +9,12 @@ from sqlalchemy import MetaData
 
 from crosslead_common.db import Database
 from crosslead_common.migrations import upgrade
-from crosslead_intake import cli as intake_cli
-from crosslead_intake.models import Base as IntakeBase
-from crosslead_payouts import cli as payouts_cli
-from crosslead_payouts.models import Base as PayoutsBase
-from crosslead_router import cli as router_cli
-from crosslead_router.models import Base as RouterBase
-
-SERVICES = {
-    "intake": (intake_cli.MIGRATIONS, IntakeBase.metadata),
-    "router": (router_cli.MIGRATIONS, RouterBase.metadata),
-    "payouts": (payouts_cli.MIGRATIONS, PayoutsBase.metadata),
-}
+from tests.support.databases import SCHEMAS
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
+@pytest.mark.parametrize("service", sorted(SCHEMAS))
 async def test_upgrade_head_matches_the_models(service: str, database_url: str) -> None:
-    migrations, metadata = SERVICES[service]
+    migrations, metadata = SCHEMAS[service]
     await upgrade(database_url, migrations, metadata)
     await upgrade(database_url, migrations, metadata)  # idempotent: a second run is a no-op
     assert await schema_drift(database_url, metadata) == []
