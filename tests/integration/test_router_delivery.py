@@ -26,7 +26,9 @@ from crosslead_common.events import (
 from crosslead_common.kafka import ensure_topics
 from crosslead_common.localstack import LocalBroker
 from crosslead_router.models import processed_events
-from tests.integration.router_support import (
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.kafka import publish, read_until
+from tests.support.router import (
     PartnerSpec,
     agreement,
     lead,
@@ -35,8 +37,6 @@ from tests.integration.router_support import (
     projection_size,
     running_router,
 )
-from tests.support import ADMIN_TOKEN, bearer, eventually
-from tests.support.kafka import publish, read_until
 from tests.support.webhooks import webhook_receiver
 
 SHOP = partner("shop", "north")

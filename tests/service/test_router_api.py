@@ -14,8 +14,8 @@ import pytest
 from crosslead_common.db import Database
 from crosslead_router import routing, service
 from crosslead_router.dispatcher import Dispatcher
-from tests.integration.router_support import PartnerSpec, agreement, lead, partner
 from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.router import PartnerSpec, agreement, lead, partner
 from tests.support.services import in_process, running, settings_for
 from tests.support.webhooks import webhook_receiver
 

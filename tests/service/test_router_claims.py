@@ -12,7 +12,7 @@ from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery, routing, service
 from crosslead_router.delivery import Outcome
 from crosslead_router.retries import RetryPolicy
-from tests.integration.router_support import agreement, lead, partner
+from tests.support.router import agreement, lead, partner
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")

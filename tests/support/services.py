@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -137,9 +137,13 @@ async def served(
 
 
 @asynccontextmanager
-async def running(worker: Callable[[], Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+async def running(worker: Callable[[], Awaitable[None]]) -> AsyncIterator[None]:
     """Run one of a service's background workers (a dispatcher, a watcher) for the block."""
-    task = asyncio.create_task(worker())
+
+    async def run() -> None:
+        await worker()
+
+    task = asyncio.create_task(run())
     try:
         yield
     finally:

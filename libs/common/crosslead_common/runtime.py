@@ -74,6 +74,12 @@ class Runtime:
             raise RuntimeError(f"{self.name} is not started")
         return self._producer
 
+    @property
+    def workers(self) -> tuple[tuple[str, Worker], ...]:
+        """The workers added with :meth:`add_worker` (not the relay or the consumers), so
+        that in-process tests can run them without a broker."""
+        return tuple(self._workers)
+
     def add_worker(self, name: str, worker: Worker) -> None:
         """Run ``worker`` beside the HTTP API, restarted if it crashes."""
         self._workers.append((name, worker))
