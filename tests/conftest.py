@@ -2,8 +2,9 @@
 
 Tests that are about the broker run a Tansu broker process per test (it starts in
 milliseconds and keeps data in memory, so tests never see each other's events). Database
-tests run on SQLite always, and on PostgreSQL too when ``TEST_POSTGRES_URL`` is set; a test
-that needs a service's schema clones it with :func:`tests.support.databases.migrate`.
+tests run on SQLite always, and on PostgreSQL too when ``TEST_POSTGRES_URL`` is set unless
+they are marked ``sqlite_only`` (their behaviour does not depend on the dialect); a test that
+needs a service's schema clones it with :func:`tests.support.databases.migrate`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,16 @@ async def producer(broker: LocalBroker) -> AsyncIterator[AIOKafkaProducer]:
     await running.stop()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Behaviour that depends on the dialect (locks, SKIP LOCKED, upserts, triggers,
+    # concurrency, queries) runs on every backend; a test marked ``sqlite_only`` does not.
+    if "database_url" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        backends = ["sqlite"] if only_sqlite else BACKENDS
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database on each backend under test."""
     if request.param == "sqlite":

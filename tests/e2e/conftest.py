@@ -1,4 +1,5 @@
-"""The e2e tier runs the real processes: ``crosslead-*`` console scripts and the broker."""
+"""The e2e tier runs the real processes: ``crosslead-*`` console scripts and the broker, on
+PostgreSQL when ``TEST_POSTGRES_URL`` is set, else on SQLite as ``make run`` does."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from tests.support.databases import BACKENDS, postgres_database
 from tests.support.kafka import SESSION_TIMEOUT_SECONDS
 from tests.support.webhooks import Receiver, webhook_receiver
 
+# The flows run on the production database when there is one to run on, else as `make run`.
+E2E_BACKEND = BACKENDS[-1]
 
-@pytest.fixture(params=BACKENDS)
+
+@pytest.fixture(params=[E2E_BACKEND])
 async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalStack]:
     ports = {"intake": free_port(), "router": free_port(), "payouts": free_port()}
     if request.param == "postgresql":

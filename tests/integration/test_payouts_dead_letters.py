@@ -3,11 +3,15 @@ the dead-letter topic with the reason, and changes nothing."""
 
 from __future__ import annotations
 
+import pytest
+
 from crosslead_common.events import Envelope, Topic, dlq_topic
 from crosslead_common.localstack import LocalBroker
 from tests.support.kafka import publish, read_records
 from tests.support.payouts import KEYS, SHOP, conversion, partner, statement_when
 from tests.support.services import served
+
+pytestmark = pytest.mark.sqlite_only
 
 
 async def test_a_refund_on_a_lead_with_nothing_won_is_dead_lettered(

@@ -81,8 +81,8 @@ async def test_lead_is_offered_once_signed_to_the_partner_in_its_region(
 ) -> None:
     async with (
         webhook_receiver() as (receiver, hooks_url),
-        # Polling only every 5 s: an offer sent within a second means the dispatcher was woken.
-        running_router(database_url, broker, dispatcher_poll_interval_seconds=5) as (http, db),
+        # Polling only every 60 s: an offer sent well within that means the dispatcher was woken.
+        running_router(database_url, broker, dispatcher_poll_interval_seconds=60) as (http, db),
     ):
         await set_up_partners(broker, db)
         south = await register_endpoint(http, SOUTH, f"{hooks_url}/hooks/south")
@@ -135,7 +135,7 @@ async def test_lead_is_offered_once_signed_to_the_partner_in_its_region(
         assert seen["delivered_at"] is not None
         [attempt] = seen["attempts"]
         latency = datetime.fromisoformat(attempt["at"]) - datetime.fromisoformat(seen["created_at"])
-        assert latency < timedelta(seconds=1)
+        assert latency < timedelta(seconds=10)
         assert attempt["url"] == f"{hooks_url}/hooks/south"
         assert (attempt["status_code"], attempt["error"]) == (204, None)
         assert len(receiver.requests["south"]) == 1

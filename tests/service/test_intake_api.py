@@ -14,6 +14,7 @@ from crosslead_common.events import Topic
 from tests.service.intake import ADMIN, Intake, auth, lead_body, route
 
 
+@pytest.mark.sqlite_only
 async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake) -> None:
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
@@ -102,6 +103,7 @@ async def routed_lead(intake: Intake) -> tuple[dict[str, Any], dict[str, Any], s
     return shop, fitter, lead_id
 
 
+@pytest.mark.sqlite_only
 async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) -> None:
     shop, fitter, agreement_id, lead_id = await submitted_lead(intake)
     other = await intake.partner("Others", ["installation"], ["berlin"])
@@ -133,6 +135,7 @@ async def test_routed_lead_can_be_accepted_only_by_its_target(intake: Intake) ->
     assert seen.json()["target_partner_id"] == fitter["id"]
 
 
+@pytest.mark.sqlite_only
 async def test_an_offer_cannot_be_answered_after_its_deadline(intake: Intake) -> None:
     shop, fitter, agreement_id, lead_id = await submitted_lead(intake)
     await route(intake, lead_id, shop["id"], fitter["id"], agreement_id, timedelta(seconds=-1))
@@ -207,6 +210,7 @@ async def test_conversions_carry_the_agreement_terms_and_count_once(intake: Inta
         (lead_body(unexpected=True), "unexpected"),
     ],
 )
+@pytest.mark.sqlite_only
 async def test_bad_leads_are_refused_with_the_field_and_change_nothing(
     intake: Intake, body: dict[str, Any], field: str
 ) -> None:
@@ -218,6 +222,7 @@ async def test_bad_leads_are_refused_with_the_field_and_change_nothing(
     assert await intake.count_leads() == 0
 
 
+@pytest.mark.sqlite_only
 async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
     shop, fitter, lead_id = await routed_lead(intake)
     no_token = await intake.client.post("/v1/leads", json=lead_body())
@@ -270,6 +275,7 @@ def broken_variants(body: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
                 yield f"{key}.{field}", {**body, key: variant}
 
 
+@pytest.mark.sqlite_only
 async def test_no_malformed_lead_or_conversion_causes_a_server_error(intake: Intake) -> None:
     shop, fitter, lead_id = await routed_lead(intake)
     conversion = {
@@ -296,6 +302,7 @@ async def test_no_malformed_lead_or_conversion_causes_a_server_error(intake: Int
     ]
 
 
+@pytest.mark.sqlite_only
 async def test_no_malformed_settings_terms_or_warm_up_request_causes_a_server_error(
     intake: Intake,
 ) -> None:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from crosslead_common.events import (
     EventData,
     Exclusion,
@@ -21,6 +23,8 @@ from crosslead_common.events import (
 )
 from tests.service.intake import ADMIN, Intake, auth
 from tests.support import eventually
+
+pytestmark = pytest.mark.sqlite_only
 
 
 async def apply(intake: Intake, event: EventData, entries: int) -> dict[str, Any]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.service.intake import ADMIN, Intake, auth
+
+pytestmark = pytest.mark.sqlite_only
 
 
 def card(category: str = "installation", headline: str = "Fitted in a day") -> dict[str, Any]:

@@ -85,6 +85,7 @@ async def test_won_deal_accrues_once_and_a_refund_reverses_in_proportion(
     assert published[0].data["conversion_id"] == won.conversion_id
 
 
+@pytest.mark.sqlite_only
 async def test_partners_see_only_their_own_money_and_managers_are_scoped_to_partners(
     payouts: Service,
 ) -> None:

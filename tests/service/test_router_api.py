@@ -19,6 +19,9 @@ from tests.support.router import PartnerSpec, agreement, lead, partner
 from tests.support.services import in_process, running, settings_for
 from tests.support.webhooks import webhook_receiver
 
+pytestmark = pytest.mark.sqlite_only
+
+
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
 PUBLIC_URL = "https://93.184.216.34/hooks/crosslead"  # an IP literal: no DNS needed

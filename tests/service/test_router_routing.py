@@ -6,6 +6,7 @@ paused partner, consent scope, and who may read the routing decisions."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 
 from crosslead_common.events import (
@@ -77,6 +78,7 @@ async def test_a_capacity_one_partner_gets_one_lead_a_day_and_others_take_the_re
         assert all(e.detail.startswith("1 offers already made in day:") for e in full)
 
 
+@pytest.mark.sqlite_only
 async def test_the_partner_of_similar_size_wins_and_the_decision_says_why(
     database_url: str,
 ) -> None:
@@ -99,6 +101,7 @@ async def test_the_partner_of_similar_size_wins_and_the_decision_says_why(
         assert net.receiver.requests[giant.id] == []
 
 
+@pytest.mark.sqlite_only
 async def test_the_partner_that_sends_leads_back_wins(database_url: str) -> None:
     giver = partner("giver", "north")
     taker = partner("taker", "north")
@@ -136,6 +139,7 @@ async def test_the_partner_that_sends_leads_back_wins(database_url: str) -> None
         assert decision["candidates"] == why(routed).model_dump(mode="json")["candidates"]
 
 
+@pytest.mark.sqlite_only
 async def test_a_rejected_lead_goes_to_the_next_partner(database_url: str) -> None:
     first, second = partner("first", "north"), partner("second", "north")
     parties = [SHOP, first, second]
@@ -251,6 +255,7 @@ async def test_a_paused_partners_lead_goes_elsewhere_or_waits_until_it_is_back(
         assert (await decisions(net.http, "clk_wrong", "lead-east")).status_code == 401
 
 
+@pytest.mark.sqlite_only
 async def test_routing_never_goes_outside_the_customers_consent(database_url: str) -> None:
     fitter = partner("fitter", "north")
     # Covered by the agreement, favoured by its priority, but a window maker: not consented.
@@ -271,6 +276,7 @@ async def test_routing_never_goes_outside_the_customers_consent(database_url: st
         assert net.receiver.requests[windows.id] == []
 
 
+@pytest.mark.sqlite_only
 async def test_no_lead_goes_out_under_an_ended_agreement(database_url: str) -> None:
     fitter = partner("fitter", "north")
     favourite = partner("favourite", "north")
