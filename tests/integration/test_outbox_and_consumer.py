@@ -32,7 +32,8 @@ acceptances = Table("acceptances", metadata, Column("lead_id", String(64)), Colu
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
+async def store(database_url: str) -> AsyncIterator[Database]:
+    """A database with only the library's outbox and processed-events tables and a test one."""
     database = Database(database_url)
     async with database.engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
@@ -40,9 +41,9 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-def consumer(db: Database, broker: LocalBroker, producer: AIOKafkaProducer) -> EventConsumer:
+def consumer(store: Database, broker: LocalBroker, producer: AIOKafkaProducer) -> EventConsumer:
     return EventConsumer(
-        db=db,
+        db=store,
         processed=processed,
         producer=producer,
         bootstrap_servers=broker.bootstrap_servers,
@@ -53,23 +54,23 @@ def consumer(db: Database, broker: LocalBroker, producer: AIOKafkaProducer) -> E
     )
 
 
-async def add_then_fail(db: Database) -> None:
-    async with db.transaction() as session:
+async def add_then_fail(store: Database) -> None:
+    async with store.transaction() as session:
         await outbox.add(session, LeadAccepted(lead_id="lead_1", partner_id="ghost"))
         raise RuntimeError("abort")
 
 
 async def test_relay_publishes_committed_events_in_order_and_marks_them_sent(
-    broker: LocalBroker, db: Database, producer: AIOKafkaProducer
+    broker: LocalBroker, store: Database, producer: AIOKafkaProducer
 ) -> None:
     await ensure_topics(broker.bootstrap_servers, partitions=3)
-    async with running(OutboxRelay(db, outbox, producer, poll_interval=30).run):
-        async with db.transaction() as session:
+    async with running(OutboxRelay(store, outbox, producer, poll_interval=30).run):
+        async with store.transaction() as session:
             for n in range(5):
                 await outbox.add(session, LeadAccepted(lead_id="lead_1", partner_id=f"p{n}"))
         # A rolled-back transaction publishes nothing.
         with pytest.raises(RuntimeError):
-            await add_then_fail(db)
+            await add_then_fail(store)
 
         # The relay polls only every 30 s: seeing the events promptly means it was woken.
         records = await read_records(broker, Topic.LEADS, 5)
@@ -77,7 +78,7 @@ async def test_relay_publishes_committed_events_in_order_and_marks_them_sent(
         assert partners == ["p0", "p1", "p2", "p3", "p4"]
 
         async def all_marked() -> bool:
-            async with db.sessionmaker() as session:
+            async with store.sessionmaker() as session:
                 unsent = await session.scalar(
                     select(func.count()).where(outbox.table.c.published_at.is_(None))
                 )
@@ -99,17 +100,17 @@ def counting_handlers() -> Handlers:
 
 
 async def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison(
-    broker: LocalBroker, db: Database, producer: AIOKafkaProducer
+    broker: LocalBroker, store: Database, producer: AIOKafkaProducer
 ) -> None:
     await ensure_topics(broker.bootstrap_servers, partitions=3)
     event = Envelope.wrap(LeadAccepted(lead_id="lead_7", partner_id="p1"), source="test")
     poison = Envelope.wrap(LeadAccepted(lead_id="lead_8", partner_id="explode"), source="test")
     for value in (event.to_bytes(), b"{not json", event.to_bytes(), poison.to_bytes()):
         await producer.send_and_wait(Topic.LEADS, value=value, key=b"lead_7")
-    async with running(consumer(db, broker, producer).run):
+    async with running(consumer(store, broker, producer).run):
         dead = await read_records(broker, dlq_topic(Topic.LEADS), 2)
         assert [r.value for r in dead] == [b"{not json", poison.to_bytes()]
-        async with db.sessionmaker() as session:
+        async with store.sessionmaker() as session:
             rows = (await session.execute(select(acceptances.c.lead_id))).scalars().all()
         assert rows == ["lead_7"]
 
@@ -119,10 +120,10 @@ async def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison
     marker = Envelope.wrap(LeadAccepted(lead_id="lead_9", partner_id="p1"), source="test")
     for value in (event.to_bytes(), marker.to_bytes()):
         await producer.send_and_wait(Topic.LEADS, value=value, key=b"lead_7")
-    async with running(consumer(db, broker, producer).run):
+    async with running(consumer(store, broker, producer).run):
 
         async def applied() -> list[str] | None:
-            async with db.sessionmaker() as session:
+            async with store.sessionmaker() as session:
                 rows = (await session.execute(select(acceptances.c.lead_id))).scalars().all()
             return list(rows) if "lead_9" in rows else None
 
