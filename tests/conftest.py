@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaProducer
 from crosslead_common.db import Database
 from crosslead_common.kafka import create_producer
 from crosslead_common.localstack import LocalBroker, free_port
-from tests.support.databases import BACKENDS, drop_templates, migrate, postgres_database
+from tests.support.databases import BACKENDS, drop_templates, fresh_database, migrate
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -54,11 +54,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database on each backend under test."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        return
-    async with postgres_database() as url:
+    """A fresh database on each backend under test: empty, or already holding the schema of
+    the service named by the test's ``@pytest.mark.schema("<service>")``."""
+    marker = request.node.get_closest_marker("schema")
+    schema = marker.args[0] if marker is not None else None
+    async with fresh_database(request.param, tmp_path / "test.db", schema) as url:
         yield url
 
 

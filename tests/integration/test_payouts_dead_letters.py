@@ -11,7 +11,7 @@ from tests.support.kafka import publish, read_records
 from tests.support.payouts import KEYS, SHOP, conversion, partner, statement_when
 from tests.support.services import served
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.schema("payouts"), pytest.mark.sqlite_only]
 
 
 async def test_a_refund_on_a_lead_with_nothing_won_is_dead_lettered(

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
@@ -38,6 +39,9 @@ from tests.support.router import (
     running_router,
 )
 from tests.support.webhooks import webhook_receiver
+
+pytestmark = pytest.mark.schema("router")
+
 
 SHOP = partner("shop", "north")
 NORTH = partner("fitter-north", "north")

@@ -3,9 +3,14 @@ partitions through their consumer group: a partner's capacity holds across both.
 
 from __future__ import annotations
 
+import pytest
+
 from crosslead_common.events import LeadDelivered, LeadRouted
 from crosslead_common.localstack import LocalBroker
 from tests.support.router import agreement, lead, of_type, offered_leads, partner, served_network
+
+pytestmark = pytest.mark.schema("router")
+
 
 SHOP = partner("shop", "north")
 

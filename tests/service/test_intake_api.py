@@ -13,6 +13,8 @@ import pytest
 from crosslead_common.events import Topic
 from tests.service.intake import ADMIN, Intake, auth, lead_body, route
 
+pytestmark = pytest.mark.schema("intake")
+
 
 @pytest.mark.sqlite_only
 async def test_partner_and_agreement_lifecycle_with_access_rules(intake: Intake) -> None:

@@ -7,11 +7,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from crosslead_common.events import Topic
 from crosslead_intake.models import CustomerFingerprint
 from tests.service.intake import ADMIN, Intake, auth, lead_body, running_intake
+
+pytestmark = pytest.mark.schema("intake")
 
 
 def customer(**contact: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from crosslead_common.events import (
 from tests.service.intake import ADMIN, Intake, auth
 from tests.support import eventually
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.schema("intake"), pytest.mark.sqlite_only]
 
 
 async def apply(intake: Intake, event: EventData, entries: int) -> dict[str, Any]:

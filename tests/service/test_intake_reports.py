@@ -6,12 +6,16 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+import pytest
+
 from tests.service.intake import (
     ADMIN,
     Intake,
     auth,
     route,
 )
+
+pytestmark = pytest.mark.schema("intake")
 
 
 class Exchange:

@@ -16,6 +16,9 @@ from tests.service.intake import (
     route,
 )
 
+pytestmark = pytest.mark.schema("intake")
+
+
 AVAILABILITY = {
     "timezone": "Europe/Berlin",
     "weekdays": [5, 1, 2],

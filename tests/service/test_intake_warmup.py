@@ -9,7 +9,7 @@ import pytest
 
 from tests.service.intake import ADMIN, Intake, auth
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.schema("intake"), pytest.mark.sqlite_only]
 
 
 def card(category: str = "installation", headline: str = "Fitted in a day") -> dict[str, Any]:

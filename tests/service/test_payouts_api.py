@@ -23,6 +23,8 @@ from tests.support.payouts import (
 )
 from tests.support.services import Service, in_process
 
+pytestmark = pytest.mark.schema("payouts")
+
 
 @pytest.fixture
 async def payouts(database_url: str) -> AsyncIterator[Service]:

@@ -1,7 +1,7 @@
 """The ledger's guarantees on real databases: the database refuses to change or delete entries,
 one conversion delivered many times at once is posted once, ``crosslead-payouts reconcile``
-finds every balance that does not match its entries, and the migration keeps the entries the
-first schema booked."""
+finds every balance that does not match its entries, and a run with an earlier clock settles
+nothing twice."""
 
 from __future__ import annotations
 
@@ -10,21 +10,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from crosslead_common.db import Database
 from crosslead_common.events import Envelope
 from crosslead_common.kafka import EventApplier
-from crosslead_common.migrations import upgrade
-from crosslead_payouts import queries, service
-from crosslead_payouts.cli import MIGRATIONS, main
+from crosslead_payouts import service
+from crosslead_payouts.cli import main
 from crosslead_payouts.consumers import GROUP_ID, handlers
-from crosslead_payouts.models import Base, LedgerEntry, Posting, processed_events
-from crosslead_payouts.reconcile import reconcile
+from crosslead_payouts.models import LedgerEntry, Posting, processed_events
 from tests.support.payouts import conversion
 
 pytestmark = pytest.mark.schema("payouts")
@@ -105,63 +100,6 @@ async def test_reconcile_command_reports_balances_that_differ_from_their_entries
     out = capsys.readouterr().out
     assert "account ptr_shop/ptr_installer/commission_receivable//EUR: expected 20000" in out
     assert "1 discrepancies" in out
-
-
-async def test_the_migration_rebooks_the_single_entry_ledger_as_balanced_postings(
-    database_url: str,
-) -> None:
-    database = Database(database_url)
-    try:
-        async with database.engine.begin() as conn:
-            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "f9bdd683c586"))
-            # What the first schema booked for a 1 000.00 deal and a 500.00 refund on it.
-            for conversion_id, commission, manager_share in (
-                ("cnv_won", 10_000, 2_000),
-                ("cnv_refund", -5_000, -1_000),
-            ):
-                for partner, other, kind, manager, amount in (
-                    ("ptr_shop", "ptr_installer", "commission_earned", None, commission),
-                    ("ptr_installer", "ptr_shop", "commission_owed", None, commission),
-                    ("ptr_shop", "ptr_installer", "manager_payable", "m-1", manager_share),
-                ):
-                    await conn.execute(
-                        text(
-                            "INSERT INTO ledger_entries (conversion_id, lead_id, partner_id, "
-                            "counterparty_partner_id, kind, manager_id, amount_minor, currency, "
-                            "created_at) VALUES (:c, 'lead_1', :p, :o, :k, :m, :a, 'EUR', :at)"
-                        ),
-                        {
-                            "c": conversion_id,
-                            "p": partner,
-                            "o": other,
-                            "k": kind,
-                            "m": manager,
-                            "a": amount,
-                            "at": datetime.now(UTC),
-                        },
-                    )
-        await upgrade(database_url, MIGRATIONS, Base.metadata)
-        async with database.sessionmaker() as session:
-            assert await reconcile(session) == []
-            statement = await queries.statement(session, "ptr_shop", datetime.now(UTC))
-            postings = (await session.scalars(select(Posting.kind).order_by(Posting.id))).all()
-        assert [(t.earned, t.manager_payable, t.available) for t in statement.totals] == [
-            (5_000, 1_000, 4_000)
-        ]
-        assert postings == ["reversal", "accrual"]  # cnv_refund, cnv_won
-        with pytest.raises(DBAPIError, match="append-only"):
-            async with database.transaction() as session:
-                await session.execute(text("DELETE FROM ledger_entries"))
-    finally:
-        await database.dispose()
-
-
-def alembic_config(connection: Connection) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["connection"] = connection
-    config.attributes["metadata"] = Base.metadata
-    return config
 
 
 async def test_a_run_with_an_earlier_clock_never_settles_a_settled_balance_again(

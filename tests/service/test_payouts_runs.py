@@ -21,6 +21,8 @@ from tests.support import ADMIN, bearer, eventually
 from tests.support.payouts import KEYS, A, B, C, conversion, partner
 from tests.support.services import Service, in_process
 
+pytestmark = pytest.mark.schema("payouts")
+
 
 @pytest.fixture
 async def service(database_url: str) -> AsyncIterator[Service]:

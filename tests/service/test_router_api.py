@@ -19,7 +19,7 @@ from tests.support.router import PartnerSpec, agreement, lead, partner
 from tests.support.services import in_process, running, settings_for
 from tests.support.webhooks import webhook_receiver
 
-pytestmark = pytest.mark.sqlite_only
+pytestmark = [pytest.mark.schema("router"), pytest.mark.sqlite_only]
 
 
 SHOP = partner("shop", "north")

@@ -30,6 +30,9 @@ from tests.support.router import (
     webhooks,
 )
 
+pytestmark = pytest.mark.schema("router")
+
+
 SHOP = partner("shop", "north")
 
 

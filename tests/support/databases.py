@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMAS",
     "TEST_POSTGRES_URL",
     "drop_templates",
+    "fresh_database",
     "migrate",
     "postgres_database",
 ]
@@ -49,22 +50,48 @@ SCHEMAS: dict[str, tuple[Path, MetaData]] = {
 
 _PREFIX = "crosslead_test_"
 _templates: dict[tuple[str, str], str] = {}  # (backend, service) → SQLite path or PG name
+_fresh: dict[str, str] = {}  # URL of a database created with a schema, not yet used → service
 _template_dir = Path(tempfile.gettempdir()) / f"{_PREFIX}{os.getpid()}"
 
 
 @asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """A throwaway, empty PostgreSQL database on the TEST_POSTGRES_URL server."""
+async def postgres_database(template: str | None = None) -> AsyncIterator[str]:
+    """A throwaway PostgreSQL database on the TEST_POSTGRES_URL server, a copy of
+    ``template`` or empty; dropped afterwards."""
     name = f"{_PREFIX}{uuid.uuid4().hex[:12]}"
-    await _admin_sql(f'CREATE DATABASE "{name}"')
+    await _admin_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield _pg_url(name)
     finally:
         await _admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@asynccontextmanager
+async def fresh_database(backend: str, path: Path, schema: str | None) -> AsyncIterator[str]:
+    """A new database on ``backend`` (a file at ``path`` on SQLite), empty or with the newest
+    schema of the service ``schema``; dropped afterwards."""
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{path}"
+        if schema is not None:
+            shutil.copyfile(await _template("sqlite", schema), path)
+            _fresh[url] = schema
+        yield url
+        return
+    template = await _template(backend, schema) if schema is not None else None
+    async with postgres_database(template) as url:
+        if schema is not None:
+            _fresh[url] = schema
+        try:
+            yield url
+        finally:
+            _fresh.pop(url, None)
+
+
 async def migrate(database_url: str, service: str) -> None:
-    """Give the empty database at ``database_url`` the newest schema of ``service``."""
+    """Give the database at ``database_url`` the newest schema of ``service`` and nothing
+    else (a no-op on a database just created with that schema)."""
+    if _fresh.pop(database_url, None) == service:
+        return
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         assert url.database
