@@ -168,10 +168,12 @@ async def network(
     database_url: str,
     partners: Sequence[PartnerSpec],
     agreements: Sequence[AgreementCreated],
+    *,
+    endpoints: Sequence[PartnerSpec] | None = None,
     **settings: Any,
 ) -> AsyncIterator[Network]:
     """The router in-process with its workers (webhook dispatcher, deadlines, waiting leads),
-    no broker."""
+    no broker; ``endpoints`` (every partner unless given) have a webhook endpoint."""
     async with (
         webhook_receiver() as (receiver, hooks_url),
         in_process("router", database_url, **settings) as router,
@@ -188,7 +190,8 @@ async def network(
 
             return await eventually(outbox, timeout=30)
 
-        secrets = await _endpoints(router.client, partners, hooks_url)
+        with_endpoint = partners if endpoints is None else endpoints
+        secrets = await _endpoints(router.client, with_endpoint, hooks_url)
         yield Network(receiver, [router.client], secrets, router.deliver, events)
 
 
