@@ -29,7 +29,7 @@ PYTEST_PARALLEL := -n auto --dist worksteal
 test: setup ## Unit, service, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
 	$(PY) -m pytest $(PYTEST_PARALLEL)
 
-test-fast: setup ## Unit and service tiers: no broker, no processes (the edit loop)
+test-fast: setup ## Unit and service tiers: no broker, no service processes (the edit loop)
 	$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit tests/service
 
 test-unit: setup
