@@ -9,7 +9,7 @@ SYNCED := .venv/.synced
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run demo test test-unit lint format bench clean
+.PHONY: setup run demo test test-fast test-unit lint format bench clean
 
 setup: $(SYNCED)
 
@@ -32,8 +32,13 @@ $(CHROMIUM):
 	$(SUDO) apt-get update
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
-test: setup $(CHROMIUM) ## Unit, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
-	$(PY) -m pytest
+PYTEST_PARALLEL := -n auto --dist worksteal
+
+test: setup $(CHROMIUM) ## Unit, service, integration and e2e tests (PostgreSQL too when TEST_POSTGRES_URL is set)
+	$(PY) -m pytest $(PYTEST_PARALLEL)
+
+test-fast: setup ## Unit and service tiers: no broker, no service processes (the edit loop)
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/unit tests/service
 
 test-unit: setup
 	$(PY) -m pytest tests/unit

@@ -1,29 +1,31 @@
 """Fixtures shared by every test tier.
 
-Integration and e2e tests run against real parts: a Tansu broker process per test (it starts in
-milliseconds and keeps data in memory, so tests never see each other's events), and a real
-database: SQLite always, PostgreSQL too when ``TEST_POSTGRES_URL`` is set.
+Tests that are about the broker run a Tansu broker process per test (it starts in
+milliseconds and keeps data in memory, so tests never see each other's events). Database
+tests run on SQLite always, and on PostgreSQL too when ``TEST_POSTGRES_URL`` is set unless
+they are marked ``sqlite_only`` (their behaviour does not depend on the dialect); a test that
+needs a service's schema clones it with :func:`tests.support.databases.migrate`.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
+import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from crosslead_common.db import Database
 from crosslead_common.kafka import create_producer
 from crosslead_local.localstack import LocalBroker, free_port
+from tests.support.databases import BACKENDS, drop_templates, fresh_database, migrate
 
-TEST_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
-BACKENDS = ["sqlite", "postgresql"] if TEST_POSTGRES_URL else ["sqlite"]
+
+@pytest.fixture(scope="session", autouse=True)
+def _schema_templates() -> Iterator[None]:
+    yield
+    asyncio.run(drop_templates())
 
 
 @pytest.fixture
@@ -41,33 +43,32 @@ async def producer(broker: LocalBroker) -> AsyncIterator[AIOKafkaProducer]:
     await running.stop()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Behaviour that depends on the dialect (locks, SKIP LOCKED, upserts, triggers,
+    # concurrency, queries) runs on every backend; a test marked ``sqlite_only`` does not.
+    if "database_url" in metafunc.fixturenames:
+        only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        backends = ["sqlite"] if only_sqlite else BACKENDS
+        metafunc.parametrize("database_url", backends, indirect=True)
+
+
+@pytest.fixture
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh, empty database on each backend under test."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        return
-    async with postgres_database() as url:
+    """A fresh database on each backend under test: empty, or already holding the schema of
+    the service named by the test's ``@pytest.mark.schema("<service>")``."""
+    marker = request.node.get_closest_marker("schema")
+    schema = marker.args[0] if marker is not None else None
+    async with fresh_database(request.param, tmp_path / "test.db", schema) as url:
         yield url
 
 
-@asynccontextmanager
-async def postgres_database() -> AsyncIterator[str]:
-    """A throwaway PostgreSQL database on the TEST_POSTGRES_URL server, dropped afterwards."""
-    assert TEST_POSTGRES_URL
-    url = make_url(TEST_POSTGRES_URL).set(database=f"crosslead_test_{uuid.uuid4().hex[:12]}")
-    await _admin_sql(f'CREATE DATABASE "{url.database}"')
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        await _admin_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-
-
-async def _admin_sql(statement: str) -> None:
-    assert TEST_POSTGRES_URL
-    engine = create_async_engine(TEST_POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
+@pytest.fixture
+async def db(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Database]:
+    """``database_url`` with the schema of the service named by the test's
+    ``@pytest.mark.schema("<service>")``, opened as that service opens its database."""
+    marker = request.node.get_closest_marker("schema")
+    assert marker is not None, "mark the test with @pytest.mark.schema(<service>)"
+    await migrate(database_url, marker.args[0])
+    database = Database(database_url)
+    yield database
+    await database.dispose()

@@ -25,8 +25,9 @@ import httpx
 from standardwebhooks import Webhook
 
 from crosslead_local.localstack import LocalStack, free_port
-from tests.e2e.harness import Client, Offer, Receiver, lead
+from tests.e2e.harness import Client, lead
 from tests.support import ADMIN_TOKEN, eventually, serve
+from tests.support.webhooks import Offer, Receiver
 
 LATENCY_LEADS = 200
 THROUGHPUT_REQUESTS = 1000
@@ -66,10 +67,13 @@ async def bench(stack: LocalStack) -> None:
         # Latency: one lead at a time, from the POST to the verified webhook.
         latencies = []
         for n in range(LATENCY_LEADS):
-            before = len(hooks.offers)
+
+            def arrived(before: int = len(hooks.offers)) -> bool:
+                return len(hooks.offers) > before
+
             started = time.monotonic()
             await client.submit_lead(shop, phone=f"+49 30 {4440000 + n}")
-            await eventually(lambda b=before: len(hooks.offers) > b, timeout=30, interval=0.001)
+            await eventually(arrived, timeout=30, interval=0.001)
             latencies.append((hooks.offers[-1].received_at - started) * 1000)
 
         signer = Webhook(hooks.secrets[fitter.id])

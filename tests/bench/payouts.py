@@ -34,7 +34,7 @@ from crosslead_payouts.cli import MIGRATIONS
 from crosslead_payouts.consumers import GROUP_ID, TOPICS, handlers
 from crosslead_payouts.models import Base, processed_events
 from crosslead_payouts.reconcile import reconcile
-from tests.integration.test_payouts_ledger import record
+from tests.support.kafka import consumer_record
 
 PARTNERS = 20
 AGREEMENTS = 50
@@ -59,7 +59,7 @@ def conversions(count: int, tag: str) -> list[ConsumerRecord[bytes, bytes]]:
             commission=PercentCommission(rate=Decimal("0.1")),
             manager_share=Decimal("0.2"),
         )
-        records.append(record(Envelope.wrap(event, source="bench"), offset=n))
+        records.append(consumer_record(Envelope.wrap(event, source="bench"), offset=n))
     return records
 
 
@@ -139,7 +139,7 @@ def main() -> None:
         parser.error("--database-url must be a PostgreSQL URL")
     # The test suite's throwaway-database helper works on the TEST_POSTGRES_URL server.
     os.environ["TEST_POSTGRES_URL"] = args.database_url
-    from tests.conftest import postgres_database
+    from tests.support.databases import postgres_database
 
     async def run() -> None:
         async with postgres_database() as url:

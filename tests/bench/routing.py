@@ -24,8 +24,8 @@ from crosslead_common.migrations import upgrade
 from crosslead_router import routing, service
 from crosslead_router.cli import MIGRATIONS
 from crosslead_router.models import Base
-from tests.conftest import TEST_POSTGRES_URL, postgres_database
-from tests.integration.router_support import agreement, lead, partner
+from tests.support.databases import TEST_POSTGRES_URL, postgres_database
+from tests.support.router import agreement, lead, partner
 
 CANDIDATES = 100
 WARM_UP = 20

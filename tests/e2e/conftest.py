@@ -1,4 +1,5 @@
-"""The e2e tier runs the real processes: ``crosslead-*`` console scripts and the broker."""
+"""The e2e tier runs the real processes: ``crosslead-*`` console scripts and the broker, on
+PostgreSQL when ``TEST_POSTGRES_URL`` is set, else on SQLite as ``make run`` does."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ import httpx
 import pytest
 
 from crosslead_local.localstack import LocalStack, free_port
-from tests.conftest import BACKENDS, postgres_database
-from tests.e2e.harness import Client, Receiver
-from tests.support import ADMIN_TOKEN, serve
+from tests.e2e.harness import Client
+from tests.support import ADMIN_TOKEN
+from tests.support.databases import BACKENDS, postgres_database
+from tests.support.kafka import SESSION_TIMEOUT_SECONDS
+from tests.support.webhooks import Receiver, webhook_receiver
+
+# The flows run on the production database when there is one to run on, else as `make run`.
+E2E_BACKEND = BACKENDS[-1]
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[E2E_BACKEND])
 async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalStack]:
     ports = {"intake": free_port(), "router": free_port(), "payouts": free_port()}
     if request.param == "postgresql":
@@ -45,6 +51,7 @@ async def _running(
         database_urls=urls,
         extra_env={
             "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3",
+            "CROSSLEAD_KAFKA_SESSION_TIMEOUT_SECONDS": str(SESSION_TIMEOUT_SECONDS),
             # Unanswered offers move on one second after their deadline, not ten.
             "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
         },
@@ -64,6 +71,5 @@ async def client(stack: LocalStack) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    hooks = Receiver()
-    async with serve(hooks.app()) as base_url:  # type: ignore[arg-type]
-        yield hooks, base_url
+    async with webhook_receiver() as running:
+        yield running

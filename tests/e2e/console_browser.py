@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
 CHROMIUM = os.environ.get("CROSSLEAD_CHROMIUM", "/usr/bin/chromium")
 FLAGS = [
@@ -22,8 +22,8 @@ FLAGS = [
 ]
 #: ``UPDATE_SCREENSHOTS=1`` writes the screenshots the README shows into docs/console/.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
 @asynccontextmanager

@@ -3,57 +3,14 @@ receiver that verifies every delivery with an independent Standard Webhooks impl
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from crosslead_local.localstack import LocalStack
-from tests.support import ADMIN_TOKEN, eventually
-
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-@dataclass
-class Offer:
-    partner_id: str
-    webhook_id: str
-    body: dict[str, Any]
-    received_at: float
-
-
-@dataclass
-class Receiver:
-    """Webhook endpoints of several partners at ``/hooks/{partner_id}``."""
-
-    secrets: dict[str, str] = field(default_factory=dict)
-    offers: list[Offer] = field(default_factory=list)
-    rejected_signatures: int = 0
-
-    def app(self) -> Starlette:
-        async def hook(request: Request) -> Response:
-            partner_id = request.path_params["partner_id"]
-            body = await request.body()
-            try:
-                payload = Webhook(self.secrets[partner_id]).verify(body, dict(request.headers))
-            except Exception:
-                self.rejected_signatures += 1
-                return Response(status_code=401)
-            self.offers.append(
-                Offer(partner_id, request.headers["webhook-id"], payload, time.monotonic())
-            )
-            return Response(status_code=204)
-
-        return Starlette(routes=[Route("/hooks/{partner_id}", hook, methods=["POST"])])
-
-    def offers_for(self, lead_id: str) -> list[Offer]:
-        return [o for o in self.offers if o.body["data"]["lead_id"] == lead_id]
+from tests.support import ADMIN, eventually
+from tests.support.webhooks import Receiver
 
 
 @dataclass

@@ -12,11 +12,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from crosslead_common.localstack import LocalStack, free_port
-from tests.conftest import BACKENDS, postgres_database
+from crosslead_local.localstack import LocalStack, free_port
 from tests.e2e.console_browser import DESKTOP, PHONE, chromium, screenshot, sign_in
-from tests.e2e.harness import Receiver, lead
+from tests.e2e.harness import lead
 from tests.support import ADMIN_TOKEN, eventually, serve
+from tests.support.databases import BACKENDS, postgres_database
+from tests.support.webhooks import Receiver
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -90,7 +91,7 @@ async def test_operator_and_partners_walk_the_whole_exchange(
 ) -> None:
     console = stack.url("console")
     hooks = Receiver()
-    async with serve(hooks.app()) as hooks_url:  # type: ignore[arg-type]
+    async with serve(hooks.app()) as hooks_url:
         operator = await sign_in(browser, console, ADMIN_TOKEN)
         await expect(operator.get_by_role("heading", name="Leads")).to_be_visible()
 
@@ -174,9 +175,9 @@ async def test_operator_and_partners_walk_the_whole_exchange(
 
         # Another partner cannot open the lead: the API's 404 is shown as "not found".
         stranger = await _partner_session(browser, console, stranger_key)
-        response = await stranger.goto(f"{console}/leads/{lead_id}")
-        assert response is not None
-        assert response.status == 404
+        opened = await stranger.goto(f"{console}/leads/{lead_id}")
+        assert opened is not None
+        assert opened.status == 404
         await expect(stranger.get_by_role("heading", name="Not found.")).to_be_visible()
         await expect(stranger.locator("body")).not_to_contain_text("Ada Buyer")
 
@@ -237,9 +238,9 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         for page, token in ((operator, ADMIN_TOKEN), (fitter, fitter_key)):
             for link in await page.locator("nav a").all():
                 href = await link.get_attribute("href")
-                response = await page.request.get(console + str(href))
-                assert response.status == 200, href
-                assert token not in await response.text()
+                fetched = await page.request.get(console + str(href))
+                assert fetched.status == 200, href
+                assert token not in await fetched.text()
 
 
 async def _partner_tools(page: Page, console: str) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import Client, Partner, Receiver
+from tests.e2e.harness import Client, Partner
 from tests.support import eventually
+from tests.support.webhooks import Receiver
 
 
 async def statement_totals(client: Client, partner: Partner, lines: int) -> dict[str, Any]:
@@ -18,7 +19,7 @@ async def statement_totals(client: Client, partner: Partner, lines: int) -> dict
         if response.status_code == 401 or len(response.json()["lines"]) < lines:
             return None
         body = response.json()
-        return next(t for t in body["currency_totals"] if t["currency"] == "EUR")
+        return dict(next(t for t in body["currency_totals"] if t["currency"] == "EUR"))
 
     return await eventually(settled, timeout=30)
 

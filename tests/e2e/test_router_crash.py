@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from crosslead_local.localstack import LocalStack
-from tests.e2e.harness import Client, Receiver
+from tests.e2e.harness import Client
 from tests.support import eventually
+from tests.support.webhooks import Receiver
 
 LEADS = 60
 

@@ -8,8 +8,9 @@ import asyncio
 from collections import Counter
 from typing import Any
 
-from tests.e2e.harness import Client, Offer, Partner, Receiver, lead
+from tests.e2e.harness import Client, Partner, lead
 from tests.support import eventually
+from tests.support.webhooks import Offer, Receiver
 
 
 def offers(hooks: Receiver, kind: str = "lead.offered") -> list[Offer]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import ADMIN, Client, Partner, Receiver
+from tests.e2e.harness import Client, Partner
+from tests.support import ADMIN
+from tests.support.webhooks import Receiver
 
 
 async def won_lead(

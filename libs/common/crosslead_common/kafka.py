@@ -34,6 +34,7 @@ from crosslead_common.events import (
 )
 
 __all__ = [
+    "EventApplier",
     "EventConsumer",
     "Handlers",
     "InvalidEvent",
@@ -110,6 +111,54 @@ class Handlers:
         return self._by_type.get(event_type)
 
 
+class EventApplier:
+    """Applies events to a service's database exactly once per consumer group: the event id
+    is recorded in ``processed`` in the transaction of the handler's effects."""
+
+    def __init__(
+        self, *, db: Database, processed: Table, group_id: str, handlers: Handlers
+    ) -> None:
+        self._db = db
+        self._processed = processed
+        self._group_id = group_id
+        self._handlers = handlers
+
+    async def apply(self, envelope: Envelope, data: EventData | None = None) -> None:
+        """Apply ``envelope`` (decoded as ``data``) unless this group has applied it already;
+        an event type without a handler is ignored. ``InvalidEvent`` and any other error of
+        the handler propagate, with nothing changed."""
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return  # an event this service does not care about
+        data = envelope.payload() if data is None else data
+        p = self._processed
+        try:
+            async with self._db.transaction() as session:
+                seen = await session.scalar(
+                    select(p.c.event_id).where(
+                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
+                    )
+                )
+                if seen is not None:
+                    return
+                await session.execute(
+                    p.insert().values(
+                        consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
+                    )
+                )
+                await handler(session, data, envelope)
+        except IntegrityError:
+            # A concurrent delivery of the same event won the race; its effects stand.
+            async with self._db.sessionmaker() as session:
+                if await session.scalar(
+                    select(p.c.event_id).where(
+                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
+                    )
+                ):
+                    return
+            raise
+
+
 class EventConsumer:
     """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once.
     Within each fetched batch, partitions of earlier topics are applied first."""
@@ -127,9 +176,11 @@ class EventConsumer:
         retry_delay: float = 0.5,
         max_retry_delay: float = 30.0,
         max_failures: int = 5,
+        session_timeout_seconds: float = 10.0,
     ) -> None:
-        self._db = db
-        self._processed = processed
+        self._applier = EventApplier(
+            db=db, processed=processed, group_id=group_id, handlers=handlers
+        )
         self._producer = producer
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
@@ -138,6 +189,7 @@ class EventConsumer:
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
         self._max_failures = max_failures
+        self._session_timeout_ms = int(session_timeout_seconds * 1000)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -147,8 +199,8 @@ class EventConsumer:
             client_id=self._group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=min(1000, self._session_timeout_ms // 3),
             # The embedded broker answers a long poll only when it times out, not when data
             # arrives: a short wait keeps hand-off latency low at a small idle cost.
             fetch_max_wait_ms=50,
@@ -183,7 +235,7 @@ class EventConsumer:
         failures = 0
         while True:
             try:
-                await self._apply(handler, data, envelope)
+                await self._applier.apply(envelope, data)
                 return
             except InvalidEvent as exc:
                 await self._dead_letter(record, f"rejected by handler: {exc}")
@@ -204,34 +256,6 @@ class EventConsumer:
                     delay,
                 )
                 await asyncio.sleep(delay)
-
-    async def _apply(self, handler: Handler, data: EventData, envelope: Envelope) -> None:
-        p = self._processed
-        try:
-            async with self._db.transaction() as session:
-                seen = await session.scalar(
-                    select(p.c.event_id).where(
-                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
-                    )
-                )
-                if seen is not None:
-                    return
-                await session.execute(
-                    p.insert().values(
-                        consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
-                    )
-                )
-                await handler(session, data, envelope)
-        except IntegrityError:
-            # A concurrent delivery of the same event won the race; its effects stand.
-            async with self._db.sessionmaker() as session:
-                if await session.scalar(
-                    select(p.c.event_id).where(
-                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
-                    )
-                ):
-                    return
-            raise
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         log.error(

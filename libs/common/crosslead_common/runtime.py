@@ -27,7 +27,14 @@ from crosslead_common.api.problems import (
 )
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
-from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
+from crosslead_common.events import EVENT_TYPES, Envelope
+from crosslead_common.kafka import (
+    EventApplier,
+    EventConsumer,
+    Handlers,
+    create_producer,
+    ensure_topics,
+)
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings
 
@@ -67,6 +74,12 @@ class Runtime:
             raise RuntimeError(f"{self.name} is not started")
         return self._producer
 
+    @property
+    def workers(self) -> tuple[tuple[str, Worker], ...]:
+        """The workers added with :meth:`add_worker` (not the relay or the consumers), so
+        that in-process tests can run them without a broker."""
+        return tuple(self._workers)
+
     def add_worker(self, name: str, worker: Worker) -> None:
         """Run ``worker`` beside the HTTP API, restarted if it crashes."""
         self._workers.append((name, worker))
@@ -74,6 +87,17 @@ class Runtime:
     def add_consumer(self, *, group_id: str, topics: Iterable[str], handlers: Handlers) -> None:
         """Consume ``topics`` in ``group_id`` with the idempotent consumer."""
         self._consumers.append((group_id, tuple(topics), handlers))
+
+    async def apply(self, envelope: Envelope) -> None:
+        """Apply ``envelope`` as each of this service's consumers of its topic would on
+        receiving it (once per event id), without a broker: for in-process tests and tools."""
+        topic = EVENT_TYPES[envelope.type].topic
+        for group_id, topics, handlers in self._consumers:
+            if topic in topics:
+                applier = EventApplier(
+                    db=self.db, processed=self._processed, group_id=group_id, handlers=handlers
+                )
+                await applier.apply(envelope)
 
     async def start(self) -> None:
         await ensure_topics(
@@ -98,6 +122,7 @@ class Runtime:
                 group_id=group_id,
                 topics=topics,
                 handlers=handlers,
+                session_timeout_seconds=self.settings.kafka_session_timeout_seconds,
             )
             workers.append((f"consumer:{group_id}", consumer.run))
         self._tasks = [

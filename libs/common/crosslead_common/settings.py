@@ -27,5 +27,11 @@ class ServiceSettings(BaseSettings):
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
     kafka_topic_partitions: int = Field(6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS"))
+    # The embedded broker answers a consumer's first JoinGroup only after half the session
+    # timeout; Apache Kafka waits group.initial.rebalance.delay.ms instead. A member that died
+    # without leaving keeps its partitions for this long before the group moves them.
+    kafka_session_timeout_seconds: float = Field(
+        10.0, ge=1, le=300, validation_alias=_shared("KAFKA_SESSION_TIMEOUT_SECONDS")
+    )
     database_url: str
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)

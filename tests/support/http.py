@@ -1,5 +1,5 @@
-"""Helpers for tests that run services for real: uvicorn on a free port, polling with a
-deadline, and a settings builder."""
+"""HTTP helpers: the operator's token, bearer headers, uvicorn on a free port, and polling
+with a deadline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from crosslead_local.localstack import free_port
 
@@ -20,8 +20,16 @@ T = TypeVar("T")
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
+def bearer(token: str) -> dict[str, str]:
+    """The ``Authorization`` header of a caller holding ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer(ADMIN_TOKEN)
+
+
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
+async def serve(app: ASGIApp) -> AsyncIterator[str]:
     """Run ``app`` (lifespan included) on a real socket; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
@@ -43,16 +51,25 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
         await task
 
 
+@overload
 async def eventually(
-    probe: Callable[[], Awaitable[T | None] | T | None],
-    *,
-    timeout: float = 20.0,
-    interval: float = 0.05,
-) -> T:
+    probe: Callable[[], Awaitable[T | None]], *, timeout: float = ..., interval: float = ...
+) -> T: ...
+
+
+@overload
+async def eventually(
+    probe: Callable[[], T | None], *, timeout: float = ..., interval: float = ...
+) -> T: ...
+
+
+async def eventually(
+    probe: Callable[[], Any], *, timeout: float = 20.0, interval: float = 0.05
+) -> Any:
     """Poll ``probe`` (sync or async) until it returns something truthy; fail with the last
     value after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while time.monotonic() < deadline:
         result = probe()
         last = await result if inspect.isawaitable(result) else result

@@ -7,12 +7,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from crosslead_common.events import Topic
 from crosslead_intake.models import CustomerFingerprint
-from crosslead_local.localstack import LocalBroker
-from tests.integration.test_intake_api import ADMIN, Intake, auth, lead_body, running_intake
+from tests.service.intake import ADMIN, Intake, auth, lead_body, running_intake
+
+pytestmark = pytest.mark.schema("intake")
 
 
 def customer(**contact: str) -> dict[str, Any]:
@@ -93,10 +95,8 @@ async def test_concurrent_submissions_of_one_customer_leave_exactly_one_original
     }
 
 
-async def test_after_the_window_the_customer_is_new_again(
-    database_url: str, broker: LocalBroker
-) -> None:
-    async with running_intake(database_url, broker, duplicate_window_days=7) as intake:
+async def test_after_the_window_the_customer_is_new_again(database_url: str) -> None:
+    async with running_intake(database_url, duplicate_window_days=7) as intake:
         shop = await intake.partner("Window shop", ["windows"], ["berlin"])
         await submit(intake, shop, customer(email="ada@example.com"))
         async with intake.db.transaction() as session:  # the first lead is now 8 days old

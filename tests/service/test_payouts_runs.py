@@ -1,4 +1,4 @@
-"""Payout runs on the real broker and real databases: netting, manager payouts, holding periods,
+"""Payout runs on real databases: netting, manager payouts, holding periods,
 minimum payouts, refunds after a run (carried forward as negative amounts),
 idempotency, access rules, CSV, and the ``payout.settled`` events that tell the lead timeline
 it was paid."""
@@ -8,67 +8,35 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from crosslead_common.auth import hash_api_key, new_api_key
-from crosslead_common.db import Database
-from crosslead_common.events import Envelope, PartnerRegistered, Topic
-from crosslead_common.migrations import upgrade
-from crosslead_local.localstack import LocalBroker
-from crosslead_payouts.app import create_app
-from crosslead_payouts.cli import MIGRATIONS
-from crosslead_payouts.models import Base
+from crosslead_common.events import Envelope, Topic
 from crosslead_payouts.reconcile import reconcile
-from crosslead_payouts.settings import PayoutsSettings
-from tests.integration.test_payouts_api import bearer, conversion, publish, read_topic
-from tests.support import ADMIN_TOKEN, eventually, serve
+from tests.support import ADMIN, bearer, eventually
+from tests.support.payouts import KEYS, A, B, C, conversion, partner
+from tests.support.services import Service, in_process
 
-A, B, C = "ptr_a", "ptr_b", "ptr_c"
-KEYS = {partner_id: new_api_key() for partner_id in (A, B, C)}
-ADMIN = bearer(ADMIN_TOKEN)
-
-Client = Callable[..., Awaitable[httpx.AsyncClient]]
-
-
-def registered(partner_id: str) -> PartnerRegistered:
-    return PartnerRegistered(
-        partner_id=partner_id,
-        name=partner_id,
-        offers=("windows",),
-        regions=("AT",),
-        capacity_per_day=None,
-        api_key_hash=hash_api_key(KEYS[partner_id]),
-    )
+pytestmark = pytest.mark.schema("payouts")
 
 
 @pytest.fixture
-async def payouts(
-    broker: LocalBroker, database_url: str, producer: AIOKafkaProducer
-) -> AsyncIterator[httpx.AsyncClient]:
+async def service(database_url: str) -> AsyncIterator[Service]:
     """The payouts service (minimum payout 10.00 EUR) with partners A, B and C registered."""
-    await upgrade(database_url, MIGRATIONS, Base.metadata)
-    settings = PayoutsSettings(
-        admin_token=ADMIN_TOKEN,
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        kafka_topic_partitions=3,
-        database_url=database_url,
-        minimum_payouts="EUR=10.00",
-    )
-    async with serve(create_app(settings)) as url, httpx.AsyncClient(base_url=url) as http:
-        await publish(producer, *(registered(p) for p in (A, B, C)))
-        yield http
-    db = Database(database_url)
-    try:
-        async with db.sessionmaker() as session:
+    async with in_process("payouts", database_url, minimum_payouts="EUR=10.00") as running:
+        await running.deliver(*(partner(p) for p in (A, B, C)))
+        yield running
+        async with running.db.sessionmaker() as session:
             assert await reconcile(session) == []  # every test leaves a sound ledger
-    finally:
-        await db.dispose()
+
+
+@pytest.fixture
+def payouts(service: Service) -> httpx.AsyncClient:
+    return service.client
 
 
 async def totals_when(
@@ -109,12 +77,12 @@ def money(amount: str, **fields: str | None) -> dict[str, str | None]:
 
 
 async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_run_is_netted_next(
-    broker: LocalBroker, producer: AIOKafkaProducer, payouts: httpx.AsyncClient
+    service: Service, payouts: httpx.AsyncClient
 ) -> None:
     # A owes B 200.00 (B passed A a lead, A won 2 000.00) and B owes A 300.00 (the other way).
     to_a = conversion("lead_ba", "won", "2000.00", source=B, target=A, manager_id="m-b")
     to_b = conversion("lead_ab", "won", "3000.00", source=A, target=B, manager_id="m-a")
-    await publish(producer, to_a, to_b)
+    await service.deliver(to_a, to_b)
     await totals_when(payouts, A, lambda t: t["net"] == "40.00")  # 300 - 200 - 60 (manager)
 
     first = await run(payouts)
@@ -127,10 +95,7 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
     a = await totals_when(payouts, A, lambda t: t["paid"] == "40.00")
     assert (a["pending"], a["available"]) == ("0.00", "0.00")
 
-    settled = [
-        Envelope.model_validate_json(record.value)
-        for record in await read_topic(broker, Topic.COMMISSIONS, 4)
-    ]
+    settled = await service.outbox(Topic.COMMISSIONS)
     payout_events = sorted(
         (e.subject, e.data["commission"], e.data["manager_amount"], e.data["payout_run_id"])
         for e in settled
@@ -143,7 +108,7 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
 
     # Half the deal A earned on is refunded after the run: A was paid 150.00 too much, and
     # its manager 30.00. The next run carries both forward as negative amounts.
-    await publish(producer, conversion("lead_ab", "refunded", "1500.00", source=A, target=B))
+    await service.deliver(conversion("lead_ab", "refunded", "1500.00", source=A, target=B))
     await totals_when(payouts, A, lambda t: t["available"] == "-120.00")
     second = await run(payouts)
     assert second["transfers"] == []
@@ -155,8 +120,8 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
 
     # A's next commission (500.00 on a new deal) and its manager's share of it (100.00) net
     # the negative carries.
-    await publish(
-        producer, conversion("lead_ab2", "won", "5000.00", source=A, target=B, manager_id="m-a")
+    await service.deliver(
+        conversion("lead_ab2", "won", "5000.00", source=A, target=B, manager_id="m-a")
     )
     await totals_when(payouts, A, lambda t: t["available"] == "280.00")  # -150 + 500 - 70
     third = await run(payouts)
@@ -180,14 +145,13 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
 
 
 async def test_holding_period_minimum_payout_and_currencies(
-    producer: AIOKafkaProducer, payouts: httpx.AsyncClient
+    service: Service, payouts: httpx.AsyncClient
 ) -> None:
     def deal(lead_id: str, status: str, amount: str, **overrides: Any) -> Any:
         return conversion(lead_id, status, amount, source=A, target=B, share="0", **overrides)
 
     month_ago = datetime.now(UTC) - timedelta(days=31)
-    await publish(
-        producer,
+    await service.deliver(
         # Reported a month ago with 30 holding days: available now.
         Envelope.wrap(
             deal("lead_old", "won", "1000.00", holding_days=30), source="t", time=month_ago
@@ -212,7 +176,7 @@ async def test_holding_period_minimum_payout_and_currencies(
     assert (a["pending"], a["available"]) == ("100.00", "0.00")
 
     # 5.00 EUR available is below the 10.00 EUR minimum: carried forward, not paid.
-    await publish(producer, deal("lead_small", "won", "50.00"))
+    await service.deliver(deal("lead_small", "won", "50.00"))
     await totals_when(payouts, A, lambda t: t["available"] == "5.00")
     small = await run(payouts)
     assert small["transfers"] == []
@@ -222,9 +186,9 @@ async def test_holding_period_minimum_payout_and_currencies(
 
 
 async def test_runs_are_idempotent_by_key_and_only_the_operator_starts_them(
-    producer: AIOKafkaProducer, payouts: httpx.AsyncClient
+    service: Service, payouts: httpx.AsyncClient
 ) -> None:
-    await publish(producer, conversion("lead_1", "won", "1000.00", source=A, target=B, share="0"))
+    await service.deliver(conversion("lead_1", "won", "1000.00", source=A, target=B, share="0"))
     await totals_when(payouts, A, lambda t: t["available"] == "100.00")
 
     first = await run(payouts, **{"Idempotency-Key": "run-1"})
@@ -260,10 +224,9 @@ async def test_runs_are_idempotent_by_key_and_only_the_operator_starts_them(
 
 
 async def test_concurrent_runs_never_settle_the_same_balance_twice(
-    producer: AIOKafkaProducer, payouts: httpx.AsyncClient
+    service: Service, payouts: httpx.AsyncClient
 ) -> None:
-    await publish(
-        producer,
+    await service.deliver(
         *(conversion(f"lead_{n}", "won", "100.00", source=A, target=B) for n in range(5)),
     )
     await totals_when(payouts, A, lambda t: t["available"] == "40.00")
@@ -278,10 +241,8 @@ async def test_concurrent_runs_never_settle_the_same_balance_twice(
     assert a["available"] == "0.00"
 
 
-async def test_statements_export_as_csv(
-    producer: AIOKafkaProducer, payouts: httpx.AsyncClient
-) -> None:
-    await publish(producer, conversion("lead_1", "won", "1000.00", source=A, target=B))
+async def test_statements_export_as_csv(service: Service, payouts: httpx.AsyncClient) -> None:
+    await service.deliver(conversion("lead_1", "won", "1000.00", source=A, target=B))
     await totals_when(payouts, A, lambda t: t["net"] == "80.00")
     response = await payouts.get(
         "/v1/statements", headers={**bearer(KEYS[A]), "Accept": "text/csv"}

@@ -3,26 +3,17 @@ and the current ones keep counting."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from crosslead_common.db import Database
-from crosslead_common.migrations import upgrade
 from crosslead_router import repository
-from crosslead_router.cli import MIGRATIONS
-from crosslead_router.models import Base, CapacityUsage
+from crosslead_router.models import CapacityUsage
 from crosslead_router.workers import capacity_sweeper
 
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url, MIGRATIONS, Base.metadata)
-    database = Database(database_url)
-    yield database
-    await database.dispose()
+pytestmark = pytest.mark.schema("router")
 
 
 async def test_counters_of_past_windows_are_swept_and_current_ones_still_count(

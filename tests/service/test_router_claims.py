@@ -4,38 +4,33 @@ attempt, and a claim holds the delivery (a lease) until its attempt is recorded.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from crosslead_common.db import Database, utcnow
-from crosslead_common.migrations import upgrade
 from crosslead_router import delivery, routing, service
-from crosslead_router.cli import MIGRATIONS
 from crosslead_router.delivery import Outcome
-from crosslead_router.models import Base
 from crosslead_router.retries import RetryPolicy
-from tests.integration.router_support import agreement, lead, partner
+from tests.support.router import agreement, lead, partner
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
 LEASE = timedelta(seconds=60)
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url, MIGRATIONS, Base.metadata)
-    database = Database(database_url)
+pytestmark = pytest.mark.schema("router")
+
+
+@pytest.fixture(autouse=True)
+async def _three_routed_leads(db: Database) -> None:
     now = datetime.now(UTC)
-    async with database.transaction() as session:
+    async with db.transaction() as session:
         for each in (SHOP, FITTER):
             await service.record_partner(session, each.registered(), at=now)
         await service.record_agreement(session, agreement("agr", SHOP.id, FITTER.id), at=now)
         for n in range(3):
             await routing.route_lead(session, lead(f"lead-{n}", SHOP.id, region="north"))
-    yield database
-    await database.dispose()
 
 
 async def test_concurrent_claims_take_disjoint_deliveries(db: Database) -> None:

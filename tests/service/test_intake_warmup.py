@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.integration.test_intake_api import ADMIN, Intake, auth
+import pytest
+
+from tests.service.intake import ADMIN, Intake, auth
+
+pytestmark = [pytest.mark.schema("intake"), pytest.mark.sqlite_only]
 
 
 def card(category: str = "installation", headline: str = "Fitted in a day") -> dict[str, Any]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from crosslead_common.events import (
     EventData,
     Exclusion,
@@ -19,8 +21,10 @@ from crosslead_common.events import (
     RoutingDecision,
     ScoredCandidate,
 )
-from tests.integration.test_intake_api import ADMIN, Intake, auth
+from tests.service.intake import ADMIN, Intake, auth
 from tests.support import eventually
+
+pytestmark = [pytest.mark.schema("intake"), pytest.mark.sqlite_only]
 
 
 async def apply(intake: Intake, event: EventData, entries: int) -> dict[str, Any]:

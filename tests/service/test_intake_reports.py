@@ -6,12 +6,16 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
-from tests.integration.test_intake_api import (
+import pytest
+
+from tests.service.intake import (
     ADMIN,
     Intake,
     auth,
     route,
 )
+
+pytestmark = pytest.mark.schema("intake")
 
 
 class Exchange:

@@ -1,8 +1,10 @@
 """The router's HTTP API with the SSRF guard on (as in production): webhook endpoints, who may
-see and delete what, validation errors, and the guard at delivery time."""
+see and delete what, validation errors, and the guard at delivery time (the real webhook
+dispatcher, no broker)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,18 +12,15 @@ import httpx
 import pytest
 
 from crosslead_common.db import Database
-from crosslead_local.localstack import LocalBroker
 from crosslead_router import routing, service
-from tests.integration.router_support import (
-    PartnerSpec,
-    agreement,
-    bearer,
-    lead,
-    partner,
-    running_router,
-    webhook_receiver,
-)
-from tests.support import ADMIN_TOKEN, eventually
+from crosslead_router.dispatcher import Dispatcher
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.router import PartnerSpec, agreement, lead, partner
+from tests.support.services import in_process, running, settings_for
+from tests.support.webhooks import webhook_receiver
+
+pytestmark = [pytest.mark.schema("router"), pytest.mark.sqlite_only]
+
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
@@ -43,10 +42,10 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
 
 
 @pytest.fixture
-async def router(broker: LocalBroker, database_url: str) -> Any:
-    async with running_router(database_url, broker, webhook_allow_private=False) as running:
-        await know_partners(running[1], SHOP, FITTER)
-        yield running
+async def router(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Database]]:
+    async with in_process("router", database_url, webhook_allow_private=False) as running:
+        await know_partners(running.db, SHOP, FITTER)
+        yield running.client, running.db
 
 
 async def test_endpoints_belong_to_their_partner(
@@ -131,10 +130,11 @@ async def test_bad_requests_are_problems_naming_the_field(
 
 
 async def test_an_endpoint_that_now_resolves_inside_is_refused_at_delivery_time(
-    router: tuple[httpx.AsyncClient, Database],
+    router: tuple[httpx.AsyncClient, Database], database_url: str
 ) -> None:
     http, db = router
-    async with webhook_receiver() as (receiver, hooks_url):
+    settings = settings_for("router", database_url, webhook_allow_private=False)
+    async with webhook_receiver() as (receiver, hooks_url), running(Dispatcher(db, settings).run):
         # Saved before the check existed, or its DNS changed since: it now points inside.
         async with db.transaction() as session:
             await service.create_endpoint(session, FITTER.id, f"{hooks_url}/hooks/fitter", None)

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from crosslead_common.events import Topic
-from tests.integration.test_intake_api import (
+from tests.service.intake import (
     ADMIN,
     Intake,
     auth,
     lead_body,
     route,
 )
+
+pytestmark = pytest.mark.schema("intake")
+
 
 AVAILABILITY = {
     "timezone": "Europe/Berlin",
@@ -75,6 +80,7 @@ async def test_routing_settings_are_shown_published_and_patchable(intake: Intake
     assert updates[0]["offers"] == ["installation", "repair"]
 
 
+@pytest.mark.sqlite_only
 async def test_bad_routing_settings_are_refused_with_the_field(intake: Intake) -> None:
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"], capacity_per_day=5)
     base = {"name": "New", "offers": ["a"], "regions": ["b"]}
@@ -145,6 +151,7 @@ async def test_agreement_priority_holding_and_tiered_terms_are_published(intake:
     assert first["commission"]["cap_per_lead"] == {"amount": "500.00", "currency": "EUR"}
 
 
+@pytest.mark.sqlite_only
 async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) -> None:
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
@@ -237,6 +244,7 @@ async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) ->
         await refused(response, field)
 
 
+@pytest.mark.sqlite_only
 async def test_deals_must_be_in_the_commission_currency_and_carry_the_holding_period(
     intake: Intake,
 ) -> None:
@@ -266,6 +274,7 @@ async def test_deals_must_be_in_the_commission_currency_and_carry_the_holding_pe
     assert reported.data["commission"] == {"type": "flat", "amount": "50.00", "currency": "EUR"}
 
 
+@pytest.mark.sqlite_only
 async def test_a_lead_must_be_within_the_customers_consent(intake: Intake) -> None:
     shop = await intake.partner("Window shop", ["windows"], ["berlin"])
     consent = lead_body()["consent"]
