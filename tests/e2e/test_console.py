@@ -3,8 +3,10 @@ the console as processes): the operator and partners walk the whole exchange thr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -36,11 +38,21 @@ async def stack(
             postgres_database() as payouts,
         ):
             urls = {"intake": intake, "router": router, "payouts": payouts}
-            with _stack(var, ports, urls) as running:
+            async with _started(_stack(var, ports, urls)) as running:
                 yield running
     else:
-        with _stack(var, ports, None) as running:
+        async with _started(_stack(var, ports, None)) as running:
             yield running
+
+
+@asynccontextmanager
+async def _started(stack: LocalStack) -> AsyncIterator[LocalStack]:
+    """Start and stop ``stack`` off the event loop (it runs its own short loops)."""
+    await asyncio.to_thread(stack.start)
+    try:
+        yield stack
+    finally:
+        await asyncio.to_thread(stack.stop)
 
 
 def _stack(var: Path, ports: dict[str, int], urls: dict[str, str] | None) -> LocalStack:
