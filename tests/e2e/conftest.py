@@ -47,6 +47,8 @@ async def _running(
             "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "3",
             # Unanswered offers move on one second after their deadline, not ten.
             "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
+            # Every e2e run writes JSON logs, which the observability tests parse.
+            "CROSSLEAD_LOG_FORMAT": "json",
         },
     )
     await asyncio.to_thread(stack.start)

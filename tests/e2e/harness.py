@@ -26,6 +26,7 @@ class Offer:
     webhook_id: str
     body: dict[str, Any]
     received_at: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,7 +47,13 @@ class Receiver:
                 self.rejected_signatures += 1
                 return Response(status_code=401)
             self.offers.append(
-                Offer(partner_id, request.headers["webhook-id"], payload, time.monotonic())
+                Offer(
+                    partner_id,
+                    request.headers["webhook-id"],
+                    payload,
+                    time.monotonic(),
+                    dict(request.headers),
+                )
             )
             return Response(status_code=204)
 

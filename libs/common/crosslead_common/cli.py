@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from sqlalchemy import MetaData
 
 from crosslead_common.configuration import load_settings
 from crosslead_common.migrations import make_revision, upgrade
+from crosslead_common.observability.logs import configure_logging
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["ServiceCommand", "Task"]
@@ -55,7 +55,7 @@ class ServiceCommand:
         args = parser.parse_args(argv)
         # A bad setting stops every command here, with one line per variable and exit code 2.
         settings = load_settings(self.settings, program=f"crosslead-{self.name}")
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        configure_logging(self.name, settings.log_format)
 
         if args.command == "serve":
             uvicorn.run(
@@ -64,7 +64,8 @@ class ServiceCommand:
                 host=args.host,
                 port=args.port,
                 log_level="warning",
-                access_log=False,
+                log_config=None,  # uvicorn's lines go through our handler and format
+                access_log=False,  # Observe logs one line per request instead
             )
         elif args.command in self.tasks:
             sys.exit(asyncio.run(self.tasks[args.command].run(settings.database_url)))

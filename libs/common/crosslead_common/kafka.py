@@ -32,6 +32,8 @@ from crosslead_common.events import (
     decode,
     dlq_topic,
 )
+from crosslead_common.observability.handling import dead_lettered, handling
+from crosslead_common.observability.metrics import CONSUMER_LAG, EVENTS_DEAD_LETTERED
 
 __all__ = [
     "EventConsumer",
@@ -109,6 +111,10 @@ class Handlers:
     def get(self, event_type: str) -> Handler | None:
         return self._by_type.get(event_type)
 
+    def types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
 
 class EventConsumer:
     """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once.
@@ -127,7 +133,9 @@ class EventConsumer:
         retry_delay: float = 0.5,
         max_retry_delay: float = 30.0,
         max_failures: int = 5,
+        service: str = "",
     ) -> None:
+        self._service = service
         self._db = db
         self._processed = processed
         self._producer = producer
@@ -140,6 +148,9 @@ class EventConsumer:
         self._max_failures = max_failures
 
     async def run(self) -> None:
+        for event_type in [*self._handlers.types(), "undecodable"]:
+            # Zero from the start, so a rate over the series sees the first dead letter.
+            EVENTS_DEAD_LETTERED.labels(self._service, self._group_id, event_type)
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._bootstrap,
@@ -165,8 +176,21 @@ class EventConsumer:
                     for record in records:
                         await self.process(record)
                     await consumer.commit({tp: records[-1].offset + 1})
+                await self._measure_lag(consumer)
         finally:
             await consumer.stop()
+
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag = max(highwater - await consumer.position(tp), 0)
+                CONSUMER_LAG.labels(
+                    service=self._service,
+                    group=self._group_id,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                ).set(lag)
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Apply one message; returns once it is applied, skipped as a duplicate, or parked
@@ -176,36 +200,47 @@ class EventConsumer:
             data = envelope.payload()
         except UndecodableEvent as exc:
             await self._dead_letter(record, str(exc))
+            dead_lettered(service=self._service, group=self._group_id, event_type="undecodable")
             return
         handler = self._handlers.get(envelope.type)
         if handler is None:
             return  # an event this service does not care about
+        with handling(envelope, service=self._service, group=self._group_id) as state:
+            state.outcome = await self._handle(record, handler, data, envelope)
+
+    async def _handle(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        handler: Handler,
+        data: EventData,
+        envelope: Envelope,
+    ) -> str:
         failures = 0
         while True:
             try:
-                await self._apply(handler, data, envelope)
-                return
+                return "applied" if await self._apply(handler, data, envelope) else "duplicate"
             except InvalidEvent as exc:
                 await self._dead_letter(record, f"rejected by handler: {exc}")
-                return
+                return "dead_lettered"
             except Exception as exc:
                 failures += 1
                 # A database that is down is waited for; a handler that keeps failing on the
                 # same event is a poison message and must not block its partition forever.
                 if failures >= self._max_failures and not isinstance(exc, OperationalError):
                     await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
-                    return
+                    return "dead_lettered"
                 delay = min(self._retry_delay * 2 ** (failures - 1), self._max_retry_delay)
                 log.warning(
-                    "handling %s %s failed (%r); retrying in %.1fs",
+                    "handling %s %s failed (%s); retrying in %.1fs",
                     envelope.type,
                     envelope.id,
-                    exc,
+                    type(exc).__name__,
                     delay,
                 )
                 await asyncio.sleep(delay)
 
-    async def _apply(self, handler: Handler, data: EventData, envelope: Envelope) -> None:
+    async def _apply(self, handler: Handler, data: EventData, envelope: Envelope) -> bool:
+        """Apply the event in one transaction with its id; False if it was applied before."""
         p = self._processed
         try:
             async with self._db.transaction() as session:
@@ -215,13 +250,14 @@ class EventConsumer:
                     )
                 )
                 if seen is not None:
-                    return
+                    return False
                 await session.execute(
                     p.insert().values(
                         consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
                     )
                 )
                 await handler(session, data, envelope)
+            return True
         except IntegrityError:
             # A concurrent delivery of the same event won the race; its effects stand.
             async with self._db.sessionmaker() as session:
@@ -230,12 +266,17 @@ class EventConsumer:
                         p.c.consumer == self._group_id, p.c.event_id == envelope.id
                     )
                 ):
-                    return
+                    return False
             raise
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        # The reason's detail (in the DLQ headers) may quote the event; the log names its kind.
         log.error(
-            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+            "dead-lettering %s[%d]@%d: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason.partition(":")[0],
         )
         headers = [
             ("x-crosslead-error", reason[:1000].encode()),

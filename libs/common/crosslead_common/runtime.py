@@ -15,7 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +28,10 @@ from crosslead_common.errors import (
     install_problem_handlers,
 )
 from crosslead_common.kafka import EventConsumer, Handlers, create_producer, ensure_topics
+from crosslead_common.observability.http import Observe
+from crosslead_common.observability.metrics import METRICS_CONTENT_TYPE, exposition
+from crosslead_common.observability.sampler import OutboxSampler
+from crosslead_common.observability.tracing import setup_tracing
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.settings import ServiceSettings
 
@@ -60,6 +64,7 @@ class Runtime:
         self._workers: list[tuple[str, Worker]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
+        setup_tracing(name)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -86,9 +91,14 @@ class Runtime:
         )
         await producer.start()
         relay = OutboxRelay(
-            self.db, self.outbox, producer, poll_interval=self.settings.outbox_poll_interval_seconds
+            self.db,
+            self.outbox,
+            producer,
+            poll_interval=self.settings.outbox_poll_interval_seconds,
+            service=self.name,
         )
-        workers = [("outbox-relay", relay.run), *self._workers]
+        sampler = OutboxSampler(self.db, self.outbox, service=self.name)
+        workers = [("outbox-relay", relay.run), ("outbox-sampler", sampler.run), *self._workers]
         for group_id, topics, handlers in self._consumers:
             consumer = EventConsumer(
                 db=self.db,
@@ -98,6 +108,7 @@ class Runtime:
                 group_id=group_id,
                 topics=topics,
                 handlers=handlers,
+                service=self.name,
             )
             workers.append((f"consumer:{group_id}", consumer.run))
         self._tasks = [
@@ -190,10 +201,16 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RejectNul)
+    app.add_middleware(Observe, service=runtime.name, telemetry=runtime.settings.telemetry)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process (names and labels are listed in the README)."""
+        return Response(exposition(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
