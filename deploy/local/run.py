@@ -83,7 +83,8 @@ def print_banner(stack: LocalStack, token: str) -> None:
         f"""
 Crosslead is running.
 {services}
-  broker   {stack.broker.bootstrap_servers} (events in memory)   databases and logs: var/
+  broker   {stack.broker.bootstrap_servers} (in memory; the outbox refills it after a restart)
+  databases and logs: var/
 
   admin token: {token}
     export CROSSLEAD_ADMIN_TOKEN={token}

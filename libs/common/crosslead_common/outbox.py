@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import (
@@ -28,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, UTCDateTime, request_wakeup, utcnow
@@ -76,6 +78,15 @@ class Outbox:
         )
         request_wakeup(session, OUTBOX_WAKEUP)
         return envelope
+
+    async def mark_all_unpublished(self, session: AsyncSession) -> int:
+        """Queue every published row for publication again; returns how many."""
+        t = self.table
+        result = await session.execute(
+            update(t).where(t.c.published_at.is_not(None)).values(published_at=None)
+        )
+        request_wakeup(session, OUTBOX_WAKEUP)
+        return int(cast(CursorResult[Any], result).rowcount)
 
     async def pending(self, session: AsyncSession) -> tuple[int, datetime | None]:
         """How many rows wait to be published, and when the oldest of them was written."""

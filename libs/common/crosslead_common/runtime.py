@@ -33,6 +33,7 @@ from crosslead_common.observability.metrics import METRICS_CONTENT_TYPE, exposit
 from crosslead_common.observability.sampler import OutboxSampler
 from crosslead_common.observability.tracing import setup_tracing
 from crosslead_common.outbox import Outbox, OutboxRelay
+from crosslead_common.republish import republish_if_broker_forgot
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["Runtime", "create_service_app", "current_principal", "get_runtime"]
@@ -90,6 +91,12 @@ class Runtime:
             self.settings.kafka_bootstrap_servers, client_id=self.name
         )
         await producer.start()
+        await republish_if_broker_forgot(
+            self.db,
+            self.outbox,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            service=self.name,
+        )
         relay = OutboxRelay(
             self.db,
             self.outbox,
