@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.asyncapi import asyncapi_document
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
 from crosslead_common.errors import (
@@ -80,6 +81,10 @@ class Runtime:
     def add_consumer(self, *, group_id: str, topics: Iterable[str], handlers: Handlers) -> None:
         """Consume ``topics`` in ``group_id`` with the idempotent consumer."""
         self._consumers.append((group_id, tuple(topics), handlers))
+
+    def consumed_event_types(self) -> dict[str, list[str]]:
+        """The event types each consumer group of this service applies."""
+        return {group: handlers.types() for group, _, handlers in self._consumers}
 
     async def start(self) -> None:
         await ensure_topics(
@@ -218,6 +223,11 @@ def create_service_app(
     async def metrics() -> Response:
         """Prometheus metrics of this process (names and labels are listed in the README)."""
         return Response(exposition(), media_type=METRICS_CONTENT_TYPE)
+
+    @app.get("/asyncapi.json", tags=["events"])
+    async def asyncapi() -> dict[str, Any]:
+        """The events this service publishes and consumes (AsyncAPI 3.0)."""
+        return asyncapi_document(runtime.name, runtime.consumed_event_types(), version=version)
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
