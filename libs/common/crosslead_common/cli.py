@@ -1,10 +1,11 @@
-"""The console command every service ships: ``crosslead-<service> serve|migrate|revision``,
+"""The console command every service ships: ``crosslead-<service> serve|migrate|revision|dlq``,
 plus any maintenance tasks of the service's own (``crosslead-payouts reconcile``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import uvicorn
 from sqlalchemy import MetaData
 
 from crosslead_common.configuration import load_settings
+from crosslead_common.dlq_cli import add_dlq_parser, run_dlq
 from crosslead_common.migrations import make_revision, upgrade
 from crosslead_common.observability.logs import configure_logging
 from crosslead_common.settings import ServiceSettings
@@ -50,6 +52,7 @@ class ServiceCommand:
         sub.add_parser("migrate", help="upgrade the database to the newest schema")
         revision = sub.add_parser("revision", help="autogenerate a migration (developers)")
         revision.add_argument("-m", "--message", required=True)
+        add_dlq_parser(sub)
         for name, task in self.tasks.items():
             sub.add_parser(name, help=task.help, description=task.help)
         args = parser.parse_args(argv)
@@ -67,6 +70,10 @@ class ServiceCommand:
                 log_config=None,  # uvicorn's lines go through our handler and format
                 access_log=False,  # Observe logs one line per request instead
             )
+        elif args.command == "dlq":
+            module, _, factory = self.app_factory.partition(":")
+            app = getattr(importlib.import_module(module), factory)(settings)
+            sys.exit(asyncio.run(run_dlq(app.state.runtime, args, print)))
         elif args.command in self.tasks:
             sys.exit(asyncio.run(self.tasks[args.command].run(settings.database_url)))
         elif args.command == "migrate":

@@ -142,6 +142,7 @@ class EventConsumer:
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._topics = tuple(topics)
+        self.group_id, self.topics = group_id, self._topics
         self._handlers = handlers
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -192,21 +193,22 @@ class EventConsumer:
                     partition=tp.partition,
                 ).set(lag)
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Apply one message; returns once it is applied, skipped as a duplicate, or parked
-        in the DLQ."""
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """Apply one message; returns once it is ``applied``, skipped as a ``duplicate``,
+        ``ignored`` (a type this group does not handle) or ``dead_lettered``."""
         try:
             envelope = decode(record.value)
             data = envelope.payload()
         except UndecodableEvent as exc:
             await self._dead_letter(record, str(exc))
             dead_lettered(service=self._service, group=self._group_id, event_type="undecodable")
-            return
+            return "dead_lettered"
         handler = self._handlers.get(envelope.type)
         if handler is None:
-            return  # an event this service does not care about
+            return "ignored"  # an event this service does not care about
         with handling(envelope, service=self._service, group=self._group_id) as state:
             state.outcome = await self._handle(record, handler, data, envelope)
+        return state.outcome
 
     async def _handle(
         self,
@@ -278,7 +280,10 @@ class EventConsumer:
             record.offset,
             reason.partition(":")[0],
         )
+        own = ("x-crosslead-error", "x-crosslead-source", "x-crosslead-consumer")
         headers = [
+            # The original headers travel along, for the operator and for a redrive.
+            *((k, v) for k, v in record.headers or () if k not in own),
             ("x-crosslead-error", reason[:1000].encode()),
             ("x-crosslead-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
             ("x-crosslead-consumer", self._group_id.encode()),

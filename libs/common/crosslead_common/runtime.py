@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common.asyncapi import asyncapi_document
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
+from crosslead_common.dlq import DeadLetters
+from crosslead_common.dlq_api import dead_letter_routes
 from crosslead_common.errors import (
     PROBLEM_RESPONSES,
     BodySizeLimit,
@@ -66,6 +68,7 @@ class Runtime:
         self._workers: list[tuple[str, Worker]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
+        self._event_consumers: list[EventConsumer] = []
         setup_tracing(name)
 
     @property
@@ -111,8 +114,17 @@ class Runtime:
         )
         sampler = OutboxSampler(self.db, self.outbox, service=self.name)
         workers = [("outbox-relay", relay.run), ("outbox-sampler", sampler.run), *self._workers]
-        for group_id, topics, handlers in self._consumers:
-            consumer = EventConsumer(
+        self._event_consumers = self._build_consumers(producer)
+        for consumer in self._event_consumers:
+            workers.append((f"consumer:{consumer.group_id}", consumer.run))
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, worker), name=name)
+            for name, worker in workers
+        ]
+
+    def _build_consumers(self, producer: AIOKafkaProducer) -> list[EventConsumer]:
+        return [
+            EventConsumer(
                 db=self.db,
                 processed=self._processed,
                 producer=producer,
@@ -122,11 +134,32 @@ class Runtime:
                 handlers=handlers,
                 service=self.name,
             )
-            workers.append((f"consumer:{group_id}", consumer.run))
-        self._tasks = [
-            asyncio.create_task(self._supervise(name, worker), name=name)
-            for name, worker in workers
+            for group_id, topics, handlers in self._consumers
         ]
+
+    def dead_letters(self) -> DeadLetters:
+        """The dead letters of this service's consumer groups (the runtime must be started,
+        or be inside :meth:`tasks`)."""
+        return DeadLetters(
+            db=self.db,
+            processed=self._processed,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            consumers=self._event_consumers,
+        )
+
+    @asynccontextmanager
+    async def tasks(self) -> AsyncIterator[Runtime]:
+        """The database and a producer without the workers, for maintenance commands."""
+        self._producer = producer = create_producer(
+            self.settings.kafka_bootstrap_servers, client_id=f"{self.name}-task"
+        )
+        await producer.start()
+        self._event_consumers = self._build_consumers(producer)
+        try:
+            yield self
+        finally:
+            await producer.stop()
+            await self.db.dispose()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -238,4 +271,5 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    app.include_router(dead_letter_routes(runtime.name, current_principal))
     return app
