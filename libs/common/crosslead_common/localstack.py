@@ -180,16 +180,20 @@ class LocalStack:
         """Start one service and wait until it answers /readyz."""
         self._start(name, name, self.ports[name])
 
-    def start_replica(self, service: str, label: str) -> None:
+    def start_replica(self, service: str, label: str, env: dict[str, str] | None = None) -> str:
         """Start another process of ``service`` (same database, same consumer group) under
-        ``label``, on a free port."""
-        self._start(label, service, free_port())
+        ``label``, on a free port, with ``env`` added to the environment; returns its URL."""
+        port = free_port()
+        self._start(label, service, port, env)
+        return f"http://127.0.0.1:{port}"
 
-    def _start(self, label: str, service: str, port: int) -> None:
+    def _start(
+        self, label: str, service: str, port: int, env: dict[str, str] | None = None
+    ) -> None:
         with (self.var_dir / f"{label}.log").open("ab") as log:
             process = subprocess.Popen(
                 [_command(service), "serve", "--port", str(port)],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
