@@ -4,16 +4,21 @@ trace and never a customer's contact or a secret."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import secrets
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from crosslead_common.localstack import LocalStack
 from tests.e2e.harness import ADMIN, Client, Receiver, lead
-from tests.support import ADMIN_TOKEN, eventually
+from tests.support import ADMIN_TOKEN, eventually, serve
 
 PHONE = "+49 30 5557788"
 EMAIL = "ada.private@example.org"
@@ -171,3 +176,30 @@ def log_lines(var_dir: Path) -> list[dict[str, object]]:
             assert line["service"] == service
             parsed.append(line)
     return parsed
+
+
+async def test_spans_are_exported_over_otlp_when_an_endpoint_is_configured(
+    stack: LocalStack, client: Client
+) -> None:
+    exported: list[tuple[str, str, bytes]] = []
+
+    async def collect(request: Request) -> Response:
+        exported.append((request.url.path, request.headers["content-type"], await request.body()))
+        return Response(status_code=200)
+
+    collector = Starlette(routes=[Route("/v1/traces", collect, methods=["POST"])])
+    async with serve(collector) as collector_url:  # type: ignore[arg-type]
+        url = await asyncio.to_thread(
+            stack.start_replica,
+            "intake",
+            "intake-otlp",
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": collector_url, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+        )
+        trace_id = secrets.token_hex(16)
+        traced = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01", **ADMIN}
+        assert (
+            await client.http.get(f"{url}/v1/partners/ptr_none", headers=traced)
+        ).status_code == 404
+        await eventually(lambda: any(bytes.fromhex(trace_id) in body for *_, body in exported))
+        assert all(path == "/v1/traces" for path, _, _ in exported)
+        assert all(kind == "application/x-protobuf" for _, kind, _ in exported)
