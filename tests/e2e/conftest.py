@@ -54,6 +54,8 @@ async def _running(
             "CROSSLEAD_KAFKA_SESSION_TIMEOUT_SECONDS": str(SESSION_TIMEOUT_SECONDS),
             # Unanswered offers move on one second after their deadline, not ten.
             "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
+            # Every e2e run writes JSON logs, which the observability tests parse.
+            "CROSSLEAD_LOG_FORMAT": "json",
         },
     )
     await asyncio.to_thread(stack.start)

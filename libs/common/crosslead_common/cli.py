@@ -1,11 +1,11 @@
-"""The console command every service ships: ``crosslead-<service> serve|migrate|revision``,
+"""The console command every service ships: ``crosslead-<service> serve|migrate|revision|dlq``,
 plus any maintenance tasks of the service's own (``crosslead-payouts reconcile``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import importlib
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +15,10 @@ from typing import Any
 import uvicorn
 from sqlalchemy import MetaData
 
+from crosslead_common.configuration import load_settings
+from crosslead_common.dlq_cli import add_dlq_parser, run_dlq
 from crosslead_common.migrations import make_revision, upgrade
+from crosslead_common.observability.logs import configure_logging
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["ServiceCommand", "Task"]
@@ -49,10 +52,13 @@ class ServiceCommand:
         sub.add_parser("migrate", help="upgrade the database to the newest schema")
         revision = sub.add_parser("revision", help="autogenerate a migration (developers)")
         revision.add_argument("-m", "--message", required=True)
+        add_dlq_parser(sub)
         for name, task in self.tasks.items():
             sub.add_parser(name, help=task.help, description=task.help)
         args = parser.parse_args(argv)
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        # A bad setting stops every command here, with one line per variable and exit code 2.
+        settings = load_settings(self.settings, program=f"crosslead-{self.name}")
+        configure_logging(self.name, settings.log_format)
 
         if args.command == "serve":
             uvicorn.run(
@@ -61,16 +67,19 @@ class ServiceCommand:
                 host=args.host,
                 port=args.port,
                 log_level="warning",
-                access_log=False,
+                log_config=None,  # uvicorn's lines go through our handler and format
+                access_log=False,  # Observe logs one line per request instead
             )
+        elif args.command == "dlq":
+            module, _, factory = self.app_factory.partition(":")
+            app = getattr(importlib.import_module(module), factory)(settings)
+            sys.exit(asyncio.run(run_dlq(app.state.runtime, args, print)))
         elif args.command in self.tasks:
-            sys.exit(asyncio.run(self.tasks[args.command].run(self.settings().database_url)))
+            sys.exit(asyncio.run(self.tasks[args.command].run(settings.database_url)))
         elif args.command == "migrate":
-            asyncio.run(upgrade(self.settings().database_url, self.migrations, self.metadata))
+            asyncio.run(upgrade(settings.database_url, self.migrations, self.metadata))
             print(f"{self.name}: database is at the newest revision")
         else:
             asyncio.run(
-                make_revision(
-                    self.settings().database_url, self.migrations, self.metadata, args.message
-                )
+                make_revision(settings.database_url, self.migrations, self.metadata, args.message)
             )

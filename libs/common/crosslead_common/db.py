@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,9 +27,17 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["Database", "DecimalString", "UTCDateTime", "request_wakeup", "utcnow"]
+__all__ = [
+    "Database",
+    "DecimalString",
+    "UTCDateTime",
+    "after_commit",
+    "request_wakeup",
+    "utcnow",
+]
 
 _WAKEUPS_KEY = "crosslead.wakeups"
+_AFTER_COMMIT_KEY = "crosslead.after_commit"
 _READ_ONLY = "crosslead_read_only"
 
 
@@ -75,6 +83,12 @@ def request_wakeup(session: AsyncSession, name: str) -> None:
     session.info.setdefault(_WAKEUPS_KEY, set()).add(name)
 
 
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once this session's transaction (from :meth:`Database.transaction`)
+    has committed; never if it rolls back."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
 class Database:
     """The process-wide engine and session factory of one service."""
 
@@ -109,6 +123,8 @@ class Database:
                 yield session
             for name in session.info.pop(_WAKEUPS_KEY, ()):
                 self._wakeups[name].set()
+            for callback in session.info.pop(_AFTER_COMMIT_KEY, ()):
+                callback()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -121,10 +137,13 @@ class Database:
 def _create_engine(url: str, *, echo: bool) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10)
+        return create_async_engine(
+            url, echo=echo, pool_pre_ping=True, pool_size=10, hide_parameters=True
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+    # hide_parameters: a failing statement's message never quotes a customer's data.
+    engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, hide_parameters=True)
     _configure_sqlite(engine)
     return engine
 

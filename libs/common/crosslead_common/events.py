@@ -13,7 +13,13 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from crosslead_common.terms import CommissionTerms
 
@@ -453,9 +459,25 @@ class Envelope(_Frozen):
     time: datetime
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
+    #: CloudEvents distributed-tracing extension: the W3C trace context of the cause.
+    traceparent: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_extensions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        if dumped.get("traceparent") is None:
+            dumped.pop("traceparent", None)
+        return dumped
 
     @classmethod
-    def wrap(cls, data: EventData, *, source: str, time: datetime | None = None) -> Envelope:
+    def wrap(
+        cls,
+        data: EventData,
+        *,
+        source: str,
+        time: datetime | None = None,
+        traceparent: str | None = None,
+    ) -> Envelope:
         """Wrap ``data`` in a new envelope with a fresh id."""
         return cls(
             id=str(uuid.uuid4()),
@@ -464,6 +486,7 @@ class Envelope(_Frozen):
             subject=data.subject(),
             time=time or datetime.now(UTC),
             data=data.model_dump(mode="json"),
+            traceparent=traceparent,
         )
 
     def to_bytes(self) -> bytes:
@@ -479,7 +502,7 @@ class Envelope(_Frozen):
         try:
             return model.model_validate(self.data, extra="ignore")
         except ValidationError as exc:
-            raise UndecodableEvent(f"invalid {self.type} data: {exc}") from exc
+            raise UndecodableEvent(f"invalid {self.type} data: {_summary(exc)}") from exc
 
 
 class UndecodableEvent(ValueError):
@@ -494,4 +517,12 @@ def decode(raw: bytes | None) -> Envelope:
     try:
         return Envelope.model_validate_json(raw, extra="ignore")
     except ValidationError as exc:
-        raise UndecodableEvent(f"not a CloudEvents envelope: {exc}") from exc
+        raise UndecodableEvent(f"not a CloudEvents envelope: {_summary(exc)}") from exc
+
+
+def _summary(exc: ValidationError) -> str:
+    # Where and why, never the value: an event may carry a customer's contact.
+    return "; ".join(
+        f"{'.'.join(map(str, error['loc'])) or 'message'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)
+    )

@@ -32,6 +32,8 @@ from crosslead_common.events import (
     decode,
     dlq_topic,
 )
+from crosslead_common.observability.handling import dead_lettered, handling
+from crosslead_common.observability.metrics import CONSUMER_LAG, EVENTS_DEAD_LETTERED
 
 __all__ = [
     "EventApplier",
@@ -110,6 +112,10 @@ class Handlers:
     def get(self, event_type: str) -> Handler | None:
         return self._by_type.get(event_type)
 
+    def types(self) -> list[str]:
+        """The event types handled, in registration order."""
+        return list(self._by_type)
+
 
 class EventApplier:
     """Applies events to a service's database exactly once per consumer group: the event id
@@ -123,13 +129,13 @@ class EventApplier:
         self._group_id = group_id
         self._handlers = handlers
 
-    async def apply(self, envelope: Envelope, data: EventData | None = None) -> None:
+    async def apply(self, envelope: Envelope, data: EventData | None = None) -> bool:
         """Apply ``envelope`` (decoded as ``data``) unless this group has applied it already;
-        an event type without a handler is ignored. ``InvalidEvent`` and any other error of
-        the handler propagate, with nothing changed."""
+        returns whether it was applied now. An event type without a handler is ignored.
+        ``InvalidEvent`` and any other error of the handler propagate, with nothing changed."""
         handler = self._handlers.get(envelope.type)
         if handler is None:
-            return  # an event this service does not care about
+            return False  # an event this service does not care about
         data = envelope.payload() if data is None else data
         p = self._processed
         try:
@@ -140,13 +146,14 @@ class EventApplier:
                     )
                 )
                 if seen is not None:
-                    return
+                    return False
                 await session.execute(
                     p.insert().values(
                         consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
                     )
                 )
                 await handler(session, data, envelope)
+            return True
         except IntegrityError:
             # A concurrent delivery of the same event won the race; its effects stand.
             async with self._db.sessionmaker() as session:
@@ -155,7 +162,7 @@ class EventApplier:
                         p.c.consumer == self._group_id, p.c.event_id == envelope.id
                     )
                 ):
-                    return
+                    return False
             raise
 
 
@@ -177,7 +184,10 @@ class EventConsumer:
         max_retry_delay: float = 30.0,
         max_failures: int = 5,
         session_timeout_seconds: float = 10.0,
+        service: str = "",
     ) -> None:
+        self._service = service
+        self._db = db
         self._applier = EventApplier(
             db=db, processed=processed, group_id=group_id, handlers=handlers
         )
@@ -185,6 +195,7 @@ class EventConsumer:
         self._bootstrap = bootstrap_servers
         self._group_id = group_id
         self._topics = tuple(topics)
+        self.group_id, self.topics = group_id, self._topics
         self._handlers = handlers
         self._retry_delay = retry_delay
         self._max_retry_delay = max_retry_delay
@@ -192,6 +203,9 @@ class EventConsumer:
         self._session_timeout_ms = int(session_timeout_seconds * 1000)
 
     async def run(self) -> None:
+        for event_type in [*self._handlers.types(), "undecodable"]:
+            # Zero from the start, so a rate over the series sees the first dead letter.
+            EVENTS_DEAD_LETTERED.labels(self._service, self._group_id, event_type)
         consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._bootstrap,
@@ -217,51 +231,84 @@ class EventConsumer:
                     for record in records:
                         await self.process(record)
                     await consumer.commit({tp: records[-1].offset + 1})
+                await self._measure_lag(consumer)
         finally:
             await consumer.stop()
 
-    async def process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Apply one message; returns once it is applied, skipped as a duplicate, or parked
-        in the DLQ."""
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lag = max(highwater - await consumer.position(tp), 0)
+                CONSUMER_LAG.labels(
+                    service=self._service,
+                    group=self._group_id,
+                    topic=tp.topic,
+                    partition=tp.partition,
+                ).set(lag)
+
+    async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
+        """Apply one message; returns once it is ``applied``, skipped as a ``duplicate``,
+        ``ignored`` (a type this group does not handle) or ``dead_lettered``."""
         try:
             envelope = decode(record.value)
             data = envelope.payload()
         except UndecodableEvent as exc:
             await self._dead_letter(record, str(exc))
-            return
+            dead_lettered(service=self._service, group=self._group_id, event_type="undecodable")
+            return "dead_lettered"
         handler = self._handlers.get(envelope.type)
         if handler is None:
-            return  # an event this service does not care about
+            return "ignored"  # an event this service does not care about
+        with handling(envelope, service=self._service, group=self._group_id) as state:
+            state.outcome = await self._handle(record, handler, data, envelope)
+        return state.outcome
+
+    async def _handle(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        handler: Handler,
+        data: EventData,
+        envelope: Envelope,
+    ) -> str:
         failures = 0
         while True:
             try:
-                await self._applier.apply(envelope, data)
-                return
+                applied = await self._applier.apply(envelope, data)
+                return "applied" if applied else "duplicate"
             except InvalidEvent as exc:
                 await self._dead_letter(record, f"rejected by handler: {exc}")
-                return
+                return "dead_lettered"
             except Exception as exc:
                 failures += 1
                 # A database that is down is waited for; a handler that keeps failing on the
                 # same event is a poison message and must not block its partition forever.
                 if failures >= self._max_failures and not isinstance(exc, OperationalError):
                     await self._dead_letter(record, f"handler failed {failures} times: {exc!r}")
-                    return
+                    return "dead_lettered"
                 delay = min(self._retry_delay * 2 ** (failures - 1), self._max_retry_delay)
                 log.warning(
-                    "handling %s %s failed (%r); retrying in %.1fs",
+                    "handling %s %s failed (%s); retrying in %.1fs",
                     envelope.type,
                     envelope.id,
-                    exc,
+                    type(exc).__name__,
                     delay,
                 )
                 await asyncio.sleep(delay)
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        # The reason's detail (in the DLQ headers) may quote the event; the log names its kind.
         log.error(
-            "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
+            "dead-lettering %s[%d]@%d: %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            reason.partition(":")[0],
         )
+        own = ("x-crosslead-error", "x-crosslead-source", "x-crosslead-consumer")
         headers = [
+            # The original headers travel along, for the operator and for a redrive.
+            *((k, v) for k, v in record.headers or () if k not in own),
             ("x-crosslead-error", reason[:1000].encode()),
             ("x-crosslead-source", f"{record.topic}/{record.partition}/{record.offset}".encode()),
             ("x-crosslead-consumer", self._group_id.encode()),

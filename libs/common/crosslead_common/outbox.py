@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
+from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import (
@@ -23,13 +25,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     select,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, UTCDateTime, request_wakeup, utcnow
 from crosslead_common.events import Envelope, EventData
+from crosslead_common.observability.metrics import EVENTS_PUBLISHED
+from crosslead_common.observability.tracing import current_traceparent
 
 __all__ = ["OUTBOX_WAKEUP", "Outbox", "OutboxRelay"]
 
@@ -59,7 +65,8 @@ class Outbox:
 
     async def add(self, session: AsyncSession, data: EventData) -> Envelope:
         """Record ``data`` for publication once the session's transaction commits."""
-        envelope = Envelope.wrap(data, source=self.source)
+        # The trace of the request or event that caused this one continues in its consumers.
+        envelope = Envelope.wrap(data, source=self.source, traceparent=current_traceparent())
         await session.execute(
             self.table.insert().values(
                 event_id=envelope.id,
@@ -71,6 +78,25 @@ class Outbox:
         )
         request_wakeup(session, OUTBOX_WAKEUP)
         return envelope
+
+    async def mark_all_unpublished(self, session: AsyncSession) -> int:
+        """Queue every published row for publication again; returns how many."""
+        t = self.table
+        result = await session.execute(
+            update(t).where(t.c.published_at.is_not(None)).values(published_at=None)
+        )
+        request_wakeup(session, OUTBOX_WAKEUP)
+        return int(cast(CursorResult[Any], result).rowcount)
+
+    async def pending(self, session: AsyncSession) -> tuple[int, datetime | None]:
+        """How many rows wait to be published, and when the oldest of them was written."""
+        t = self.table
+        row = (
+            await session.execute(
+                select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))
+            )
+        ).one()
+        return int(row[0]), row[1]
 
 
 class OutboxRelay:
@@ -84,7 +110,9 @@ class OutboxRelay:
         *,
         poll_interval: float = 1.0,
         batch_size: int = 500,
+        service: str = "",
     ) -> None:
+        self._service = service
         self._db = db
         self._table = outbox.table
         self._producer = producer
@@ -132,4 +160,6 @@ class OutboxRelay:
             await session.execute(
                 update(t).where(t.c.id.in_([row.id for row in rows])).values(published_at=utcnow())
             )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(service=self._service, topic=row.topic).inc()
         return len(rows)

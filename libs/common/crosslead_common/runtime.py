@@ -15,7 +15,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +25,11 @@ from crosslead_common.api.problems import (
     RejectNul,
     install_problem_handlers,
 )
+from crosslead_common.asyncapi import asyncapi_document
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
+from crosslead_common.dlq import DeadLetters
+from crosslead_common.dlq_api import dead_letter_routes
 from crosslead_common.events import EVENT_TYPES, Envelope
 from crosslead_common.kafka import (
     EventApplier,
@@ -35,7 +38,12 @@ from crosslead_common.kafka import (
     create_producer,
     ensure_topics,
 )
+from crosslead_common.observability.http import Observe
+from crosslead_common.observability.metrics import METRICS_CONTENT_TYPE, exposition
+from crosslead_common.observability.sampler import OutboxSampler
+from crosslead_common.observability.tracing import setup_tracing
 from crosslead_common.outbox import Outbox, OutboxRelay
+from crosslead_common.republish import republish_if_broker_forgot
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["Runtime", "create_service_app", "current_principal", "get_runtime"]
@@ -67,6 +75,8 @@ class Runtime:
         self._workers: list[tuple[str, Worker]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
+        self._event_consumers: list[EventConsumer] = []
+        setup_tracing(name)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -99,6 +109,10 @@ class Runtime:
                 )
                 await applier.apply(envelope)
 
+    def consumed_event_types(self) -> dict[str, list[str]]:
+        """The event types each consumer group of this service applies."""
+        return {group: handlers.types() for group, _, handlers in self._consumers}
+
     async def start(self) -> None:
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
@@ -109,12 +123,32 @@ class Runtime:
             self.settings.kafka_bootstrap_servers, client_id=self.name
         )
         await producer.start()
-        relay = OutboxRelay(
-            self.db, self.outbox, producer, poll_interval=self.settings.outbox_poll_interval_seconds
+        await republish_if_broker_forgot(
+            self.db,
+            self.outbox,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            service=self.name,
         )
-        workers = [("outbox-relay", relay.run), *self._workers]
-        for group_id, topics, handlers in self._consumers:
-            consumer = EventConsumer(
+        relay = OutboxRelay(
+            self.db,
+            self.outbox,
+            producer,
+            poll_interval=self.settings.outbox_poll_interval_seconds,
+            service=self.name,
+        )
+        sampler = OutboxSampler(self.db, self.outbox, service=self.name)
+        workers = [("outbox-relay", relay.run), ("outbox-sampler", sampler.run), *self._workers]
+        self._event_consumers = self._build_consumers(producer)
+        for consumer in self._event_consumers:
+            workers.append((f"consumer:{consumer.group_id}", consumer.run))
+        self._tasks = [
+            asyncio.create_task(self._supervise(name, worker), name=name)
+            for name, worker in workers
+        ]
+
+    def _build_consumers(self, producer: AIOKafkaProducer) -> list[EventConsumer]:
+        return [
+            EventConsumer(
                 db=self.db,
                 processed=self._processed,
                 producer=producer,
@@ -123,12 +157,34 @@ class Runtime:
                 topics=topics,
                 handlers=handlers,
                 session_timeout_seconds=self.settings.kafka_session_timeout_seconds,
+                service=self.name,
             )
-            workers.append((f"consumer:{group_id}", consumer.run))
-        self._tasks = [
-            asyncio.create_task(self._supervise(name, worker), name=name)
-            for name, worker in workers
+            for group_id, topics, handlers in self._consumers
         ]
+
+    def dead_letters(self) -> DeadLetters:
+        """The dead letters of this service's consumer groups (the runtime must be started,
+        or be inside :meth:`tasks`)."""
+        return DeadLetters(
+            db=self.db,
+            processed=self._processed,
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            consumers=self._event_consumers,
+        )
+
+    @asynccontextmanager
+    async def tasks(self) -> AsyncIterator[Runtime]:
+        """The database and a producer without the workers, for maintenance commands."""
+        self._producer = producer = create_producer(
+            self.settings.kafka_bootstrap_servers, client_id=f"{self.name}-task"
+        )
+        await producer.start()
+        self._event_consumers = self._build_consumers(producer)
+        try:
+            yield self
+        finally:
+            await producer.stop()
+            await self.db.dispose()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -215,10 +271,21 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RejectNul)
+    app.add_middleware(Observe, service=runtime.name, telemetry=runtime.settings.telemetry)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus metrics of this process (names and labels are listed in the README)."""
+        return Response(exposition(), media_type=METRICS_CONTENT_TYPE)
+
+    @app.get("/asyncapi.json", tags=["events"])
+    async def asyncapi() -> dict[str, Any]:
+        """The events this service publishes and consumes (AsyncAPI 3.0)."""
+        return asyncapi_document(runtime.name, runtime.consumed_event_types(), version=version)
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
@@ -229,4 +296,5 @@ def create_service_app(
 
     for router in routers:
         app.include_router(router)
+    app.include_router(dead_letter_routes(runtime.name, current_principal))
     return app

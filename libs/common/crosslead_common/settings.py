@@ -7,6 +7,8 @@ Variables shared by all services have no service prefix (``CROSSLEAD_ADMIN_TOKEN
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -35,3 +37,7 @@ class ServiceSettings(BaseSettings):
     )
     database_url: str
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)
+    #: ``text`` (readable) or ``json`` (one object per line, for log collectors).
+    log_format: Literal["text", "json"] = Field("text", validation_alias=_shared("LOG_FORMAT"))
+    #: Metrics and trace spans; off only to measure what they cost.
+    telemetry: bool = Field(True, validation_alias=_shared("TELEMETRY"))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common import events
 from crosslead_common.db import utcnow
 from crosslead_common.money import from_minor, to_minor
+from crosslead_common.observability.metrics import LEDGER_POSTINGS, PAYOUT_RUNS, count_after_commit
 from crosslead_payouts import commission, repository
 from crosslead_payouts.commission import Accrual, CommissionError
 from crosslead_payouts.ledger import AccountKind, Parties, RunPlan, deal_entries, plan_run
@@ -153,14 +154,11 @@ async def _book(
     entries = deal_entries(
         event.lead_id, parties, sign * commission_minor, sign * manager_minor, currency
     )
+    kind = "reversal" if reversal else "accrual"
     await repository.add_posting(
-        session,
-        event.conversion_id,
-        "reversal" if reversal else "accrual",
-        entries,
-        at=at,
-        available_at=available_at,
+        session, event.conversion_id, kind, entries, at=at, available_at=available_at
     )
+    count_after_commit(session, LEDGER_POSTINGS.labels(kind=kind).inc)
     published = events.CommissionReversed if reversal else events.CommissionAccrued
     await outbox.add(
         session,
@@ -214,6 +212,8 @@ async def run_payouts(
         session, run.id, "settlement", plan.entries, at=at, available_at=at, payout_run_id=run.id
     )
     repository.add_payout_run(session, run)
+    count_after_commit(session, LEDGER_POSTINGS.labels(kind="settlement").inc)
+    count_after_commit(session, PAYOUT_RUNS.labels(currency=currency).inc)
     for settled in plan.settled_leads.values():
         await outbox.add(
             session,

@@ -40,6 +40,7 @@ class Job:
     attempt: int
     url: str | None
     secret: str | None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ async def claim_due(
                 attempt=row.attempt_count + 1,
                 url=endpoint.url if endpoint else None,
                 secret=endpoint.secret if endpoint else None,
+                traceparent=row.traceparent,
             )
         )
     return jobs

@@ -17,8 +17,11 @@ import time
 from datetime import datetime, timedelta
 
 import httpx
+from opentelemetry.trace import SpanKind
 
 from crosslead_common.db import Database, utcnow
+from crosslead_common.observability.metrics import webhook_attempt
+from crosslead_common.observability.tracing import continue_trace, current_traceparent
 from crosslead_router import delivery
 from crosslead_router.delivery import Job, Outcome
 from crosslead_router.retries import RetryPolicy
@@ -113,7 +116,9 @@ class Dispatcher:
         await wait_for_work(self._wakeup, due, self._poll)
 
     async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
-        outcome = await self.send(client, job)
+        with continue_trace("webhook POST", job.traceparent, kind=SpanKind.CLIENT):
+            outcome = await self.send(client, job)
+        webhook_attempt(outcome.url, outcome.status_code, outcome.duration_ms / 1000)
         try:
             async with self._db.transaction() as session:
                 await delivery.record_outcome(session, job, outcome, self._policy, self._rng)
@@ -145,6 +150,8 @@ class Dispatcher:
             raise _AttemptFailed(f"refused to call the URL: {exc}") from exc
         body = job.body.encode()
         headers = webhook_headers(job.secret, job.webhook_id, int(time.time()), body)
+        if traceparent := current_traceparent():
+            headers["traceparent"] = traceparent
         url, extensions = job.url, {}
         if target is not None:
             url, headers["host"] = target.url, target.host_header

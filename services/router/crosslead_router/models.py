@@ -189,6 +189,8 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: W3C trace context of the decision that queued it; every attempt continues that trace.
+    traceparent: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryAttempt(Base):

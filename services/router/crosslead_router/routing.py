@@ -30,6 +30,8 @@ from crosslead_common.events import (
     LeadWaiting,
     RoutingDecision,
 )
+from crosslead_common.observability.metrics import ROUTING_DECISIONS, count_after_commit
+from crosslead_common.observability.tracing import current_traceparent
 from crosslead_router import matching, repository
 from crosslead_router.matching import Choice, History, LeadToRoute, Situation, Target
 from crosslead_router.models import Decision, Delivery, Offer, RoutedLead, outbox
@@ -179,6 +181,7 @@ async def _publish(
             decision=event.decision.model_dump(mode="json"),
         ),
     )
+    count_after_commit(session, ROUTING_DECISIONS.labels(outcome=outcome[type(event)]).inc)
     await outbox.add(session, event)
 
 
@@ -245,6 +248,7 @@ async def _deliver(
             attempt_count=0,
             next_attempt_at=now,
             created_at=now,
+            traceparent=current_traceparent(),
         ),
     )
     request_wakeup(session, DELIVERIES_WAKEUP)

@@ -1,0 +1,81 @@
+"""A bad setting stops every command with one line naming the variable and the rule, never
+its value, and exit code 2; the local stack reports it the same way and leaves no broker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crosslead_local.localstack import BadSettings, LocalStack, free_port, wait_for_port
+
+SHORT_TOKEN = "tok3n-1234"  # 10 characters
+BIN = Path(sys.executable).parent
+
+
+def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CROSSLEAD_")}
+    return subprocess.run(
+        command, env={**environment, **env}, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "line"),
+    [
+        (
+            ["crosslead-intake", "migrate"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN},
+            "crosslead-intake: bad setting CROSSLEAD_ADMIN_TOKEN: must be at least 16 "
+            "characters long",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_ROUTER_MAX_HOPS": "zero"},
+            "crosslead-router: bad setting CROSSLEAD_ROUTER_MAX_HOPS: must be a whole number",
+        ),
+        (
+            ["crosslead-payouts", "reconcile"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "0"},
+            "crosslead-payouts: bad setting CROSSLEAD_KAFKA_TOPIC_PARTITIONS: must be at least 1",
+        ),
+        (
+            ["crosslead-router", "migrate"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS": "[2, 9",
+            },
+            "crosslead-router: bad setting CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS: could not "
+            "be parsed (a JSON value is expected, e.g. [1, 5, 30])",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_variable_and_exit_code_2(
+    command: list[str], env: dict[str, str], line: str
+) -> None:
+    done = run([str(BIN / command[0]), *command[1:]], **env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [line]
+    for value in env.values():
+        if value.isdigit() or len(value) > 4:
+            assert value not in done.stderr
+
+
+def test_the_local_stack_names_a_short_admin_token_and_stops_its_broker(tmp_path: Path) -> None:
+    broker_port = free_port()
+    ports = {name: free_port() for name in ("intake", "router", "payouts")}
+    stack = LocalStack(
+        var_dir=tmp_path, admin_token=SHORT_TOKEN, broker_port=broker_port, ports=ports
+    )
+    with pytest.raises(BadSettings) as refused:
+        stack.start()
+    assert str(refused.value) == (
+        "crosslead-intake: bad setting CROSSLEAD_ADMIN_TOKEN: must be at least 16 characters long"
+    )
+    assert SHORT_TOKEN not in (tmp_path / "intake.log").read_text()
+    with pytest.raises(TimeoutError):
+        wait_for_port("127.0.0.1", broker_port, timeout=0.3)
