@@ -189,8 +189,13 @@ class LocalStack:
                 name: self._spawn(name, name, ["migrate"], stderr=subprocess.PIPE)
                 for name in self.ports
             }
-            for name, process in migrations.items():
-                self._check_migrated(name, process)
+            try:
+                for name in list(migrations):
+                    self._check_migrated(name, migrations.pop(name))
+            finally:  # one refused: the others are not left running
+                for process in migrations.values():
+                    process.kill()
+                    process.communicate()
             for name, port in self.ports.items():
                 self.processes[name] = self._spawn(name, name, ["serve", "--port", str(port)])
             for name, port in self.ports.items():
