@@ -129,9 +129,25 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
     assert third["manager_payouts"] == [money("70.00", partner_id=A, manager_id="m-a")]
     assert third["carried_forward"] == []
 
-    # The recorded run reads the same for the operator and for a partner in it, in JSON or CSV.
+    # The operator reads the recorded run as it was answered; a partner in it sees only its
+    # own transfers and its own managers' payouts, in JSON or CSV.
+    assert (await payouts.get(f"/v1/payout-runs/{first['id']}", headers=ADMIN)).json() == first
     fetched = await payouts.get(f"/v1/payout-runs/{first['id']}", headers=bearer(KEYS[A]))
-    assert fetched.json() == first
+    assert fetched.json() == {
+        **first,
+        "manager_payouts": [money("60.00", partner_id=A, manager_id="m-a")],
+    }
+    own_csv = await payouts.get(
+        f"/v1/payout-runs/{first['id']}", headers={**bearer(KEYS[B]), "Accept": "text/csv"}
+    )
+    assert list(csv.reader(io.StringIO(own_csv.text)))[1:] == [
+        ["transfer", B, A, "", "100.00", "EUR"],
+        ["manager_payout", B, "", "m-b", "40.00", "EUR"],
+    ]
+    second_as_b = await payouts.get(f"/v1/payout-runs/{second['id']}", headers=bearer(KEYS[B]))
+    assert second_as_b.json()["carried_forward"] == [
+        money("-150.00", from_partner_id=B, to_partner_id=A, manager_id=None)
+    ]
     as_csv = await payouts.get(
         f"/v1/payout-runs/{first['id']}", headers={**ADMIN, "Accept": "text/csv"}
     )
