@@ -110,3 +110,40 @@ async def test_after_the_window_the_customer_is_new_again(database_url: str) -> 
         assert later["status"] == "received"
         soon_after = await submit(intake, shop, customer(email="ada@example.com"))
         assert soon_after["duplicate_of"] == later["id"]
+
+
+async def test_a_local_and_an_international_spelling_in_the_shops_country_are_one_customer(
+    intake: Intake,
+) -> None:
+    berlin = await intake.partner("Berlin shop", ["windows"], ["berlin"], country="DE")
+    nowhere = await intake.partner("Shop without a country", ["windows"], ["berlin"])
+    original = await submit(intake, berlin, customer(phone="030 5550100"))
+    again = await submit(intake, berlin, customer(phone="+49 30 5550100"))
+    assert again == {"id": again["id"], "status": "duplicate", "duplicate_of": original["id"]}
+    # Without a country a local number cannot be placed: it is compared as written.
+    unplaced = await submit(intake, nowhere, customer(phone="030 5550100") | {"need": "repair"})
+    elsewhere = await submit(intake, nowhere, customer(phone="+49 30 5550100") | {"need": "repair"})
+    assert (unplaced["status"], elsewhere["status"]) == ("received", "received")
+
+
+async def test_the_partner_country_is_validated_patched_and_announced(intake: Intake) -> None:
+    for wrong in ("de", "XX", "DEU", 49):
+        response = await intake.client.post(
+            "/v1/partners",
+            headers=ADMIN,
+            json={"name": "Shop", "offers": ["windows"], "regions": ["berlin"], "country": wrong},
+        )
+        assert response.status_code == 422, wrong
+        assert response.json()["errors"][0]["field"] == "country"
+    shop = await intake.partner("Shop", ["windows"], ["wien"], country="AT")
+    assert shop["country"] == "AT"
+    patched = await intake.client.patch(
+        f"/v1/partners/{shop['id']}", headers=auth(shop["api_key"]), json={"country": "DE"}
+    )
+    assert (patched.status_code, patched.json()["country"]) == (200, "DE")
+    refused = await intake.client.patch(
+        f"/v1/partners/{shop['id']}", headers=ADMIN, json={"country": "ZZ"}
+    )
+    assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "country")
+    registered, updated = await intake.published(Topic.PARTNERS, 2)
+    assert (registered.data["country"], updated.data["country"]) == ("AT", "DE")

@@ -71,7 +71,7 @@ async def submit_lead(
         created_at=now,
     )
     session.add(lead)
-    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email)
+    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email, source.country)
     original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
     if original is not None:
         lead.status, lead.duplicate_of = "duplicate", original
