@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 from crosslead_local.localstack import LocalStack, free_port
-from tests.bench.leads import CONCURRENCY, rate
+from tests.bench.leads import CONCURRENCY, UNREFUSED, rate
 from tests.e2e.harness import lead
 from tests.support import ADMIN, ADMIN_TOKEN
 
@@ -70,6 +70,7 @@ def main() -> None:
             admin_token=ADMIN_TOKEN,
             broker_port=free_port(),
             ports={"intake": free_port()},
+            extra_env=UNREFUSED,
         )
         with stack:
             asyncio.run(bench(stack))

@@ -244,6 +244,8 @@ async def test_auth_size_and_money_errors_are_problems(intake: Intake) -> None:
         ({**base, "amount": "10.001"}, "amount"),
         ({**base, "amount": "-5"}, "amount"),
         ({**base, "amount": "0"}, "amount"),
+        ({**base, "amount": "1000000000000.01"}, "amount"),  # above 10^12 major units
+        ({**base, "amount": "99999999999999999999"}, "amount"),  # would overflow BIGINT
         ({**base, "amount": "5", "currency": "XXX"}, "currency"),
         ({**base, "amount": "5", "status": "refunded"}, "status"),
     ]

@@ -238,6 +238,25 @@ async def test_bad_agreement_terms_are_refused_with_the_field(intake: Intake) ->
             "commission.cap_per_lead.per",
         ),
         (tiered({**zero, "until": "100"}), "commission.tiers.0.until"),
+        # Amounts above 10^12 major units, anywhere in the terms.
+        (
+            {"commission": {"type": "flat", "amount": "1000000000000.01", "currency": "EUR"}},
+            "commission.amount",
+        ),
+        (
+            {
+                "commission": {
+                    "type": "percent",
+                    "rate": "0.1",
+                    "cap_per_lead": {"amount": "10000000000000", "currency": "EUR"},
+                }
+            },
+            "commission.cap_per_lead.amount",
+        ),
+        (
+            tiered(zero, {"from_amount": "1000000000001", "rate": "0.1"}),
+            "commission.tiers.1.from_amount",
+        ),
     ]
     for change, field in cases:
         response = await intake.client.post("/v1/agreements", headers=ADMIN, json=base | change)

@@ -129,9 +129,29 @@ async def test_mutual_obligations_net_into_one_transfer_and_a_refund_after_the_r
     assert third["manager_payouts"] == [money("70.00", partner_id=A, manager_id="m-a")]
     assert third["carried_forward"] == []
 
-    # The recorded run reads the same for the operator and for a partner in it, in JSON or CSV.
+    # The operator reads the recorded run as it was answered; a partner in it sees only its
+    # own transfers and its own managers' payouts, in JSON or CSV.
+    assert (await payouts.get(f"/v1/payout-runs/{first['id']}", headers=ADMIN)).json() == first
     fetched = await payouts.get(f"/v1/payout-runs/{first['id']}", headers=bearer(KEYS[A]))
-    assert fetched.json() == first
+    assert fetched.json() == {
+        **first,
+        "manager_payouts": [money("60.00", partner_id=A, manager_id="m-a")],
+    }
+    own_csv = await payouts.get(
+        f"/v1/payout-runs/{first['id']}", headers={**bearer(KEYS[B]), "Accept": "text/csv"}
+    )
+    assert list(csv.reader(io.StringIO(own_csv.text)))[1:] == [
+        ["transfer", B, A, "", "100.00", "EUR"],
+        ["manager_payout", B, "", "m-b", "40.00", "EUR"],
+    ]
+    second_csv = await payouts.get(
+        f"/v1/payout-runs/{second['id']}", headers={**ADMIN, "Accept": "text/csv"}
+    )
+    assert list(csv.reader(io.StringIO(second_csv.text)))[1][4] == "-150.00"  # still a number
+    second_as_b = await payouts.get(f"/v1/payout-runs/{second['id']}", headers=bearer(KEYS[B]))
+    assert second_as_b.json()["carried_forward"] == [
+        money("-150.00", from_partner_id=B, to_partner_id=A, manager_id=None)
+    ]
     as_csv = await payouts.get(
         f"/v1/payout-runs/{first['id']}", headers={**ADMIN, "Accept": "text/csv"}
     )
@@ -253,3 +273,27 @@ async def test_statements_export_as_csv(service: Service, payouts: httpx.AsyncCl
         ("lead_1", "commission_earned", "100.00", ""),
         ("lead_1", "manager_payable", "20.00", "m-1"),
     ]
+
+
+async def test_csv_cells_a_spreadsheet_would_run_are_neutralised(
+    service: Service, payouts: httpx.AsyncClient
+) -> None:
+    hostile = ['=HYPERLINK("http://evil")', "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    await service.deliver(
+        *(
+            conversion(f"lead_{n}", "won", "1000.00", source=A, target=B, manager_id=manager)
+            for n, manager in enumerate(hostile)
+        )
+    )
+    await totals_when(payouts, A, lambda t: t["net"] == "480.00")
+    statement = await payouts.get(
+        "/v1/statements", headers={**bearer(KEYS[A]), "Accept": "text/csv"}
+    )
+    managers = [r["manager_id"] for r in csv.DictReader(io.StringIO(statement.text))]
+    assert sorted(m for m in managers if m) == sorted("'" + m for m in hostile)
+    paid = await payouts.get(
+        f"/v1/payout-runs/{(await run(payouts))['id']}", headers={**ADMIN, "Accept": "text/csv"}
+    )
+    cells = [cell for row in csv.reader(io.StringIO(paid.text)) for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://evil")' in cells

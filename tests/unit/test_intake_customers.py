@@ -25,6 +25,25 @@ def test_phones_keep_digits_and_a_leading_plus(written: str, normalised: str) ->
     assert normalise_phone(written) == normalised
 
 
+@pytest.mark.parametrize(
+    ("written", "country", "normalised"),
+    [
+        ("030 5550100", "DE", "+49305550100"),
+        ("+49 30 5550100", "DE", "+49305550100"),
+        ("0049 (30) 555-0100", "DE", "+49305550100"),
+        ("+49 30 5550100", None, "+49305550100"),
+        ("01 5550100", "AT", "+4315550100"),
+        ("+1 415 555 0100", "DE", "+14155550100"),  # an international spelling keeps its own
+        ("030 5550100", None, "0305550100"),  # cannot be placed: compared as written
+        ("12345", "US", "12345"),  # not a possible number there: as written
+    ],
+)
+def test_phones_are_e164_when_they_can_be_placed(
+    written: str, country: str | None, normalised: str
+) -> None:
+    assert normalise_phone(written, country) == normalised
+
+
 def test_emails_are_trimmed_and_lower_cased() -> None:
     assert normalise_email("  Ada.Buyer@Example.COM ") == "ada.buyer@example.com"
 

@@ -33,11 +33,18 @@ def test_amounts_convert_to_minor_units_exactly(amount: str, currency: str, mino
         ("ten", "EUR"),
         ("1.00", "XXX"),
         ("1.00", "eur"),
+        ("1000000000000.01", "EUR"),
+        ("-1000000000001", "JPY"),
+        ("99999999999999999999", "KWD"),
     ],
 )
 def test_unrepresentable_amounts_are_refused(amount: str, currency: str) -> None:
     with pytest.raises(MoneyError):
         to_minor(amount, currency)
+
+
+def test_the_largest_amount_fits_a_signed_64_bit_column_in_every_currency() -> None:
+    assert to_minor("1000000000000", "KWD") == 10**15 < 2**63 // 1000
 
 
 def test_minor_units_format_with_the_currency_exponent() -> None:

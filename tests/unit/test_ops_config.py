@@ -111,3 +111,23 @@ def test_every_metric_and_its_labels_are_listed_in_the_readme(name: str) -> None
     [row] = [line for line in readme.splitlines() if line.startswith(f"| `{name}")]
     for label in metric._labelnames:
         assert f"`{label}`" in row, (name, label)
+
+
+def test_nginx_accepts_the_gateway_with_its_rate_limit(tmp_path: Path) -> None:
+    gateway = ROOT / "deploy" / "nginx" / "default.conf"
+    assert "limit_req zone=per_address" in gateway.read_text()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        f"events {{}}\nhttp {{ include {gateway}; }}\n"
+    )
+    nginx = "/usr/sbin/nginx"
+    if not os.path.exists(nginx):
+        pytest.skip("nginx is not installed")
+    checked = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 
 import httpx
 import pytest
@@ -94,7 +95,7 @@ def test_malformed_or_non_http_urls_are_refused(url: str, message: str) -> None:
     ],
 )
 async def test_urls_reaching_inside_are_refused_unless_private_is_allowed(url: str) -> None:
-    with pytest.raises(UnsafeUrl, match="not a public address"):
+    with pytest.raises(UnsafeUrl, match="does not resolve to a public address"):
         await check_url(url, allow_private=False)
     assert await check_url(url, allow_private=True) is None
 
@@ -114,3 +115,15 @@ def test_pinning_keeps_host_header_and_tls_name_of_the_original_host() -> None:
     assert target.url == "https://[2606:4700::6810:85e5]/hooks/lead?src=x"
     assert target.host_header == "crm.example.com"
     assert target.sni_hostname == "crm.example.com"
+
+
+async def test_a_refusal_tells_the_partner_nothing_of_our_network_but_the_operator_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, logger="crosslead_router.urls"),
+        pytest.raises(UnsafeUrl) as refused,
+    ):
+        await check_url("http://localhost:8080/hook", allow_private=False)
+    assert str(refused.value) == "host 'localhost' does not resolve to a public address"
+    assert "127.0.0.1" in caplog.text

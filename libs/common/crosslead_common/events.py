@@ -192,6 +192,8 @@ class PartnerRegistered(EventData):
     capacity_per_hour: int | None = None
     availability: Availability | None = None
     paused: bool = False
+    #: ISO 3166-1 alpha-2, where the partner's customers' local phone numbers are placed.
+    country: str | None = None
 
     def subject(self) -> str:
         return self.partner_id
@@ -210,6 +212,8 @@ class PartnerUpdated(EventData):
     capacity_per_hour: int | None
     availability: Availability | None
     paused: bool
+    #: ISO 3166-1 alpha-2, where the partner's customers' local phone numbers are placed.
+    country: str | None = None
 
     def subject(self) -> str:
         return self.partner_id

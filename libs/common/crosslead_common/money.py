@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-__all__ = ["CURRENCY_EXPONENTS", "MoneyError", "from_minor", "round_minor", "to_minor"]
+__all__ = [
+    "CURRENCY_EXPONENTS",
+    "MAX_AMOUNT",
+    "MoneyError",
+    "from_minor",
+    "round_minor",
+    "to_minor",
+]
+
+#: The largest amount (in major units, either sign) anything accepts: 10^12. In minor units
+#: it stays below 10^15, so sums of thousands of such amounts still fit a signed 64-bit
+#: column (about 9.2 * 10^18) and SQLite never turns a total into a float.
+MAX_AMOUNT = Decimal(10) ** 12
 
 # ISO 4217 active codes and their minor-unit exponents (currencies without minor units: 0;
 # the dinars and rial with fils/baisa: 3). Codes not listed here are refused.
@@ -42,13 +54,15 @@ def exponent(currency: str) -> int:
 
 def to_minor(amount: Decimal | str, currency: str) -> int:
     """The exact number of minor units in ``amount``; refuses more decimals than the currency
-    has, and non-finite values."""
+    has, amounts beyond :data:`MAX_AMOUNT`, and non-finite values."""
     try:
         value = Decimal(amount)
     except InvalidOperation:
         raise MoneyError(f"{amount!r} is not a decimal amount") from None
     if not value.is_finite():
         raise MoneyError("amount must be a finite number")
+    if abs(value) > MAX_AMOUNT:
+        raise MoneyError(f"amounts are at most {MAX_AMOUNT:f} (10^12) in major units")
     minor = value.scaleb(exponent(currency))
     if minor != minor.to_integral_value():
         raise MoneyError(f"{currency} has {exponent(currency)} decimals; got {amount}")

@@ -25,6 +25,7 @@ from crosslead_common.api.problems import (
     RejectNul,
     install_problem_handlers,
 )
+from crosslead_common.api.ratelimit import Limits, RateLimit
 from crosslead_common.asyncapi import asyncapi_document
 from crosslead_common.auth import PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
@@ -271,6 +272,11 @@ def create_service_app(
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RejectNul)
+    settings = runtime.settings
+    limits = Limits(
+        settings.rate_limit_per_second, settings.rate_limit_burst, settings.failed_auth_per_minute
+    )
+    app.add_middleware(RateLimit, limits=limits)
     app.add_middleware(Observe, service=runtime.name, telemetry=runtime.settings.telemetry)
 
     @app.get("/healthz", tags=["health"])

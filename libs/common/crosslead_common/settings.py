@@ -39,5 +39,15 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)
     #: ``text`` (readable) or ``json`` (one object per line, for log collectors).
     log_format: Literal["text", "json"] = Field("text", validation_alias=_shared("LOG_FORMAT"))
+    #: Requests per second each bearer token (API key or admin token) may make, in bursts of
+    #: up to ``rate_limit_burst``; 0: no limit.
+    rate_limit_per_second: float = Field(
+        100, ge=0, validation_alias=_shared("RATE_LIMIT_PER_SECOND")
+    )
+    rate_limit_burst: int = Field(200, ge=1, validation_alias=_shared("RATE_LIMIT_BURST"))
+    #: Failed authentications per minute per client address before it is refused; 0: no limit.
+    failed_auth_per_minute: int = Field(
+        20, ge=0, validation_alias=_shared("FAILED_AUTH_PER_MINUTE")
+    )
     #: Metrics and trace spans; off only to measure what they cost.
     telemetry: bool = Field(True, validation_alias=_shared("TELEMETRY"))

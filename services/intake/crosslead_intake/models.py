@@ -37,6 +37,8 @@ class Partner(PartnerColumns, Base):
     __tablename__ = "partners"
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ISO 3166-1 alpha-2: where the partner's customers' local phone numbers are placed.
+    country: Mapped[str | None] = mapped_column(String(2), nullable=True)
 
 
 class Agreement(Base):

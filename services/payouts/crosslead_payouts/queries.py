@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,18 +90,32 @@ def _line(entry: LedgerEntry) -> StatementLine:
 
 
 async def payout_run(session: AsyncSession, run_id: str, principal: Principal) -> PayoutRun:
-    """A recorded run, for the operator or a partner that takes part in it (404 otherwise)."""
+    """A recorded run, for the operator or a partner that takes part in it (404 otherwise).
+    A partner sees only its own part: the transfers it pays or receives, its own managers'
+    payouts and the amounts carried forward between it and others."""
     run = await repository.payout_run(session, run_id)
     if run is None or not (principal.is_admin or principal.partner_id in _participants(run)):
         raise NotFound("payout run")
-    return run
+    if principal.partner_id is None:
+        return run
+    own = {
+        part: [item for item in items if principal.partner_id in _named(item)]
+        for part, items in run.result.items()
+    }
+    # A detached copy: the stored run stays as the operator sees it.
+    return PayoutRun(id=run.id, currency=run.currency, result=own, created_at=run.created_at)
+
+
+_PARTY_KEYS = ("from_partner_id", "to_partner_id", "partner_id")
+
+
+def _named(item: dict[str, Any]) -> set[str]:
+    return {item[key] for key in _PARTY_KEYS if item.get(key)}
 
 
 def _participants(run: PayoutRun) -> set[str]:
     """Every partner its transfers, manager payouts and carried amounts name."""
-    items = [item for part in run.result.values() for item in part]
-    keys = ("from_partner_id", "to_partner_id", "partner_id")
-    return {item[key] for item in items for key in keys if item.get(key)}
+    return {partner for part in run.result.values() for item in part for partner in _named(item)}
 
 
 async def manager_earnings(

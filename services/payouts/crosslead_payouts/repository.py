@@ -110,6 +110,18 @@ async def add_to_month_volume(
     return int(total or 0) - amount
 
 
+async def subtract_from_month_volume(
+    session: AsyncSession, agreement_id: str, currency: str, month: str, amount: int
+) -> None:
+    """Take a refund off the agreement's volume of ``month`` (never below zero), so refunded
+    deals no longer lift later deals into a higher tier."""
+    volume = await session.get(
+        AgreementVolume, (agreement_id, currency, month), with_for_update=True
+    )
+    if volume is not None:
+        volume.won_minor = max(volume.won_minor - amount, 0)
+
+
 async def latest_available_at(
     session: AsyncSession, lead_id: str, currency: str
 ) -> datetime | None:

@@ -65,7 +65,7 @@ async def _accrue(
     if event.holding_days < 0:
         raise CommissionError(f"holding_days must be >= 0, got {event.holding_days}")
     month_volume = await repository.add_to_month_volume(
-        session, event.agreement_id, event.currency, f"{at.astimezone(UTC):%Y-%m}", amount
+        session, event.agreement_id, event.currency, _month(at), amount
     )
     parties = Parties(event.source_partner_id, event.target_partner_id, event.manager_id)
     totals = await repository.get_lead_commission(session, event.lead_id, event.currency)
@@ -116,6 +116,9 @@ async def _refund(
             f"refund on lead {event.lead_id} but nothing was won on it in {event.currency}"
         )
     reversal = commission.reverse(_lead_totals(totals), amount)
+    await repository.subtract_from_month_volume(
+        session, event.agreement_id, event.currency, _month(at), amount
+    )
     totals.refunded_minor += amount
     totals.reversed_commission_minor += reversal.commission
     totals.reversed_manager_minor += reversal.manager
@@ -237,6 +240,11 @@ def _result(plan: RunPlan) -> dict[str, list[dict[str, object]]]:
         "manager_payouts": [dataclasses.asdict(item) for item in plan.manager_payouts],
         "carried_forward": [dataclasses.asdict(item) for item in plan.carried_forward],
     }
+
+
+def _month(at: datetime) -> str:
+    """The calendar month (UTC) a deal or refund counts in for tiered commission."""
+    return f"{at.astimezone(UTC):%Y-%m}"
 
 
 def _parties(totals: LeadCommission) -> Parties:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ __all__ = [
 ]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+log = logging.getLogger(__name__)
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
 _RESOLVE_TIMEOUT_SECONDS = 5.0
@@ -110,8 +113,14 @@ async def check_url(url: str, *, allow_private: bool) -> PinnedTarget | None:
     addresses = await _resolve(host, port)
     refused = [ip for ip in addresses if not is_public_address(ip)]
     if refused or not addresses:
-        shown = refused[0] if refused else "nothing"
-        raise UnsafeUrl(f"host {host!r} resolves to {shown}, which is not a public address")
+        # The partner learns only that the host is refused; which inside address it reaches
+        # is for the operator (telling the partner would map our network for it).
+        log.warning(
+            "refused webhook host %r: it resolves to %s, not a public address",
+            host,
+            ", ".join(map(str, refused)) or "nothing",
+        )
+        raise UnsafeUrl(f"host {host!r} does not resolve to a public address")
     return pin(parsed, addresses[0])
 
 

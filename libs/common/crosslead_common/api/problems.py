@@ -57,6 +57,7 @@ _SLUGS = {
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation",
+    429: "rate-limited",
     500: "internal",
     503: "unavailable",
 }
@@ -71,6 +72,7 @@ _TITLES = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -100,6 +102,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "Unknown, or another partner's, object",
         413: "Request body over 64 KiB",
         422: "Invalid input; `errors` names each field at fault",
+        429: "Over a rate limit; `Retry-After` says in how many seconds to retry",
     }.items()
 }
 

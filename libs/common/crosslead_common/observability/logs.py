@@ -91,3 +91,6 @@ def configure_logging(service: str, log_format: LogFormat, level: int = logging.
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # HTTP clients log every request URL at INFO; a webhook URL may carry credentials.
+    for name in ("httpx", "httpcore", "aiohttp.client"):
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -52,6 +52,7 @@ async def report_conversion(
     envelope = await outbox.add(session, _event(conversion, lead, agreement, commission))
     details = {
         "conversion_id": conversion.id,
+        "partner_id": partner_id,
         "external_id": conversion.external_id,
         "amount": str(data.amount),
         "currency": data.currency,

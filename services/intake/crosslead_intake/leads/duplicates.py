@@ -1,7 +1,9 @@
 """Recognising a customer again: each contact is normalised and hashed with a secret key
 (HMAC-SHA256), and only that fingerprint is kept for matching; the fingerprint table never
-holds a phone number or e-mail address. Phones are compared as written after normalising, so
-``+49 30 …`` and ``030 …`` are different customers."""
+holds a phone number or e-mail address. Phones are normalised to E.164 with ``phonenumbers``:
+an international spelling always, a local one in the source partner's ``country``, so
+``+49 30 5550100`` and ``030 5550100`` from a shop in ``DE`` are one customer. A number that
+cannot be placed (a local spelling without a country) is compared as written."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.sql import advisory_xact_lock
@@ -19,8 +22,15 @@ from crosslead_intake.leads import queries
 __all__ = ["CustomerMatcher", "normalise_email", "normalise_phone"]
 
 
-def normalise_phone(phone: str) -> str:
-    """Digits only, with a leading ``+`` kept: ``+49 (30) 123-45`` → ``+493012345``."""
+def normalise_phone(phone: str, country: str | None = None) -> str:
+    """E.164 when the number can be placed (``030 5550100`` in ``DE`` → ``+49305550100``);
+    otherwise digits only, with a leading ``+`` kept: ``030 123-45`` → ``03012345``."""
+    try:
+        parsed = phonenumbers.parse(phone, country)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is not None and phonenumbers.is_possible_number(parsed):
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     digits = re.sub(r"\D", "", phone)
     return "+" + digits if phone.strip().startswith("+") else digits
 
@@ -34,11 +44,14 @@ class CustomerMatcher:
     key: bytes
     window: timedelta
 
-    def fingerprints(self, phone: str | None, email: str | None) -> list[str]:
-        """One fingerprint per contact given, in a stable order."""
+    def fingerprints(
+        self, phone: str | None, email: str | None, country: str | None = None
+    ) -> list[str]:
+        """One fingerprint per contact given, in a stable order; ``country`` places a local
+        phone number."""
         contacts = []
         if phone is not None:
-            contacts.append("phone:" + normalise_phone(phone))
+            contacts.append("phone:" + normalise_phone(phone, country))
         if email is not None:
             contacts.append("email:" + normalise_email(email))
         return sorted(

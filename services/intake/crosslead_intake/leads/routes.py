@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
 from crosslead_common.api.idempotency import IdempotencyKey, run_once
-from crosslead_intake.leads import queries, service
+from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import (
     LeadAccepted,
@@ -50,7 +50,8 @@ async def submit_lead(
         source = await get_partner(session, partner_id)
         assert source is not None  # authenticated by its key, so it exists
         lead = await service.submit_lead(session, source, body, matcher)
-        submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=lead.duplicate_of)
+        original = await service.own_original(session, lead, partner_id)
+        submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=original)
         return submitted.model_dump(exclude_none=True)
 
     return await run_once(
@@ -67,28 +68,22 @@ async def submit_lead(
 
 @router.get("/{lead_id}", response_model=LeadOut)
 async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> LeadOut:
-    """The lead's status and every lifecycle fact in order (admin, the source, or a partner it
-    was offered to). Routing decisions (every candidate's score) are shown to the source and
-    the operator only."""
-    lead = await service.visible_lead(session, lead_id, principal.partner_id)
-    entries = await queries.timeline(session, lead.id)
-    hidden = set() if principal.can_act_as(lead.source_partner_id) else {"decision"}
+    """The lead's status and its lifecycle facts in order (admin, the source, or a partner it
+    was offered to). The source and the operator see every fact; a partner it was offered to
+    sees only the facts of its own offer and deals, never the routing decision."""
+    view = await service.read_lead(session, lead_id, principal.partner_id)
+    lead = view.lead
     return LeadOut(
         id=lead.id,
-        status=lead.status,
+        status=view.status,
         need=lead.need,
         region=lead.region,
         source_partner_id=lead.source_partner_id,
-        target_partner_id=lead.target_partner_id,
-        duplicate_of=lead.duplicate_of,
+        target_partner_id=view.target_partner_id,
+        duplicate_of=view.duplicate_of,
         external_id=lead.external_id,
         created_at=lead.created_at,
-        timeline=[
-            TimelineEntryOut(
-                type=e.type, at=e.at, **{k: v for k, v in e.details.items() if k not in hidden}
-            )
-            for e in entries
-        ],
+        timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in view.timeline],
     )
 
 

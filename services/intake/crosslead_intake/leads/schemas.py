@@ -60,7 +60,9 @@ class LeadAccepted(BaseModel):
 
 class LeadSubmitted(LeadAccepted):
     duplicate_of: str | None = Field(
-        default=None, description="Only for a `duplicate`: the earlier lead of this customer."
+        default=None,
+        description="Only for a `duplicate` of one of the caller's own leads: that earlier "
+        "lead of this customer.",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,13 +13,35 @@ from crosslead_common.db import utcnow
 from crosslead_common.domain import Conflict, InvalidField, NotFound
 from crosslead_common.ids import new_id
 from crosslead_intake.agreements.queries import may_refer
-from crosslead_intake.leads import queries
+from crosslead_intake.leads import queries, visibility
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import LeadIn
 from crosslead_intake.lifecycle import ACCEPTABLE, REROUTABLE, next_status
 from crosslead_intake.models import Lead, Partner, outbox
 
-__all__ = ["answer_offer", "apply_fact", "current_target_lead", "submit_lead", "visible_lead"]
+__all__ = [
+    "LeadView",
+    "answer_offer",
+    "apply_fact",
+    "current_target_lead",
+    "own_original",
+    "read_lead",
+    "submit_lead",
+    "visible_lead",
+]
+
+_ORIG = "duplicate_of"
+
+
+@dataclass(frozen=True)
+class LeadView:
+    """A lead as one caller may see it."""
+
+    lead: Lead
+    status: str
+    target_partner_id: str | None
+    duplicate_of: str | None
+    timeline: list[visibility.Entry]
 
 
 async def submit_lead(
@@ -48,7 +71,7 @@ async def submit_lead(
         created_at=now,
     )
     session.add(lead)
-    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email)
+    fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email, source.country)
     original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
     if original is not None:
         lead.status, lead.duplicate_of = "duplicate", original
@@ -89,6 +112,36 @@ async def visible_lead(session: AsyncSession, lead_id: str, partner_id: str | No
     ):
         return lead
     raise NotFound("lead")
+
+
+async def own_original(session: AsyncSession, lead: Lead, partner_id: str | None) -> str | None:
+    """The lead ``lead`` duplicates, if the caller may know it: the operator always, a partner
+    only when the original is its own lead (another partner's lead id is not its business)."""
+    if lead.duplicate_of is None or partner_id is None:
+        return lead.duplicate_of
+    original = await queries.get_lead(session, lead.duplicate_of)
+    return lead.duplicate_of if original and original.source_partner_id == partner_id else None
+
+
+async def read_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> LeadView:
+    """The lead as the caller sees it: the operator and the source see its whole timeline; a
+    partner it was offered to sees the entries of its own offer and deals, and the status and
+    target those imply."""
+    lead = await visible_lead(session, lead_id, partner_id)
+    entries = [
+        visibility.Entry(e.type, e.at, e.details) for e in await queries.timeline(session, lead.id)
+    ]
+    duplicate_of = await own_original(session, lead, partner_id)
+    if partner_id is None or partner_id == lead.source_partner_id:
+        if duplicate_of is None:
+            entries = [
+                visibility.Entry(e.type, e.at, {k: v for k, v in e.details.items() if k != _ORIG})
+                for e in entries
+            ]
+        return LeadView(lead, lead.status, lead.target_partner_id, duplicate_of, entries)
+    own = visibility.for_target(entries, partner_id)
+    target = partner_id if lead.target_partner_id == partner_id else None
+    return LeadView(lead, visibility.target_status(own), target, None, own)
 
 
 async def current_target_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:
@@ -135,7 +188,8 @@ async def answer_offer(
         else events.LeadRejected(lead_id=lead.id, partner_id=partner_id, reason=reason)
     )
     envelope = await outbox.add(session, event)
-    apply_fact(session, lead, fact, envelope.time, {"reason": reason} if reason else {})
+    details = {"partner_id": partner_id, **({"reason": reason} if reason else {})}
+    apply_fact(session, lead, fact, envelope.time, details)
     return lead
 
 

@@ -6,7 +6,15 @@ import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from crosslead_common.schemas import RequestBody
 from crosslead_intake.fields import Category, Name, Region
@@ -16,6 +24,16 @@ CapacityPerHour = Annotated[int, Field(ge=1, le=100_000)]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 Offers = Annotated[list[Category], Field(min_length=1, max_length=50)]
 Regions = Annotated[list[Region], Field(min_length=1, max_length=200)]
+
+
+def _numbering_plan(value: str) -> str:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("not an ISO 3166-1 alpha-2 country with a telephone numbering plan")
+    return value
+
+
+#: Where the partner's customers' local phone numbers are placed (``DE``: ``030 …`` is Berlin).
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$"), AfterValidator(_numbering_plan)]
 
 
 def _unique(values: list[Any]) -> list[Any]:
@@ -65,6 +83,7 @@ class PartnerSettings(RequestBody):
     capacity_per_hour: CapacityPerHour | None = None
     availability: AvailabilityIn | None = None
     paused: bool = False
+    country: Country | None = None
 
 
 class PartnerIn(PartnerSettings):
@@ -80,6 +99,7 @@ class PartnerPatch(RequestBody):
     capacity_per_hour: CapacityPerHour | None = None
     availability: AvailabilityIn | None = None
     paused: bool | None = None
+    country: Country | None = None
 
     @field_validator("offers", "regions", "paused")
     @classmethod
@@ -105,6 +125,7 @@ class PartnerOut(BaseModel):
     capacity_per_hour: int | None
     availability: AvailabilityOut | None
     paused: bool
+    country: str | None
     created_at: datetime
 
 

@@ -84,4 +84,5 @@ def _snapshot(partner: Partner) -> dict[str, Any]:
         "capacity_per_hour": partner.capacity_per_hour,
         "availability": partner.availability,
         "paused": partner.paused,
+        "country": partner.country,
     }

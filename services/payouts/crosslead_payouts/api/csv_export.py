@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -26,14 +27,31 @@ def wants_csv(request: Request) -> bool:
     return CSV in accept and "application/json" not in accept
 
 
+#: What a spreadsheet reads as a formula (or a field separator) at the start of a cell.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def _cell(value: object) -> object:
+    """``None`` as empty; text a partner chose (manager ids, external ids) that a spreadsheet
+    would run as a formula is prefixed with ``'`` so it shows as text. Amounts, negative ones
+    too, stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def csv_response(
     header: Sequence[str], rows: Iterable[Sequence[object]], filename: str
 ) -> Response:
-    """A CSV document (RFC 4180, CRLF line ends) with a header row; ``None`` is empty."""
+    """A CSV document (RFC 4180, CRLF line ends) with a header row; ``None`` is empty and
+    formula-like text is neutralised."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(["" if value is None else value for value in row] for row in rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return Response(
         buffer.getvalue(),
         media_type=f"{CSV}; charset=utf-8",
