@@ -90,10 +90,15 @@ class Received:
 @dataclass
 class Receiver:
     """A partner's webhook endpoint: ``POST /hooks/{name}`` records every request and answers
-    500 while ``failures[name]`` is above zero, then 204."""
+    500 while ``failures[name]`` is above zero, then 204; a name in ``hanging`` never answers
+    (until the receiver stops). ``in_flight``/``most_in_flight`` count open requests."""
 
     requests: dict[str, list[Received]] = field(default_factory=lambda: defaultdict(list))
     failures: dict[str, int] = field(default_factory=dict)
+    hanging: set[str] = field(default_factory=set)
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    most_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -101,6 +106,13 @@ class Receiver:
         @app.post("/hooks/{name}")
         async def hook(name: str, request: Request) -> Response:
             self.requests[name].append(Received(dict(request.headers), await request.body()))
+            if name in self.hanging:
+                self.in_flight[name] += 1
+                self.most_in_flight[name] = max(self.most_in_flight[name], self.in_flight[name])
+                try:
+                    await self.release.wait()
+                finally:
+                    self.in_flight[name] -= 1
             if self.failures.get(name, 0) > 0:
                 self.failures[name] -= 1
                 return Response(status_code=500)
@@ -113,7 +125,10 @@ class Receiver:
 async def webhook_receiver() -> AsyncIterator[tuple[Receiver, str]]:
     receiver = Receiver()
     async with serve(receiver.app()) as url:
-        yield receiver, url
+        try:
+            yield receiver, url
+        finally:
+            receiver.release.set()  # hanging requests end, so the server can stop
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ def job(url: str | None = "http://93.184.216.34:8080/hooks") -> Job:
         body=BODY,
         attempt=1,
         url=url,
-        secret=SECRET if url else None,
+        secrets=(SECRET,) if url else (),
     )
 
 

@@ -8,15 +8,17 @@ deadline being enforced for the same lead cannot deadlock.
 from __future__ import annotations
 
 import random
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import utcnow
-from crosslead_common.events import LeadDelivered, LeadDeliveryFailed
+from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, WebhookEndpointDisabled
 from crosslead_router import repository
 from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
+from crosslead_router.offers import TYPE_OF_KIND, WEBHOOK_TYPES
 from crosslead_router.retries import RetryPolicy
 
 __all__ = [
@@ -30,16 +32,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Job:
-    """One attempt to make: what to send, and where (``url`` None: no endpoint yet)."""
+    """One attempt to make: what to send, and where (``url`` None: no endpoint for it)."""
 
     delivery_id: str
-    lead_id: str
+    lead_id: str | None
     partner_id: str
     webhook_id: str
     body: str
     attempt: int
     url: str | None
-    secret: str | None
+    #: The endpoint's secrets to sign with: the current one, then a rotated one still valid.
+    secrets: tuple[str, ...] = ()
+    endpoint_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,20 +63,31 @@ class Outcome:
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    per_partner: int = 1_000_000,
+    busy: Mapping[str, int] | None = None,
+    blocked: Collection[str] = (),
 ) -> list[Job]:
-    """Take up to ``limit`` due deliveries. Each one's next attempt time is pushed ``lease``
-    ahead, so no other dispatcher takes it while this attempt is in flight, and a dispatcher
-    that dies mid-attempt only delays it by the lease."""
+    """Take up to ``limit`` due deliveries, shared fairly among partners (see
+    :func:`repository.lock_due_deliveries` for ``per_partner``, ``busy`` and ``blocked``).
+    Each one's next attempt time is pushed ``lease`` ahead, so no other dispatcher takes it
+    while this attempt is in flight, and a dispatcher that dies mid-attempt only delays it by
+    the lease."""
     jobs = []
-    newest: dict[str, WebhookEndpoint | None] = {}
-    for row in await repository.lock_due_deliveries(session, now, limit):
+    endpoints: dict[str, Sequence[WebhookEndpoint]] = {}
+    rows = await repository.lock_due_deliveries(
+        session, now, limit, per_partner=per_partner, busy=busy, blocked=blocked
+    )
+    for row in rows:
         row.next_attempt_at = now + lease
-        if row.partner_id not in newest:
-            endpoints = await repository.active_endpoints(session, row.partner_id)
-            # Deliberately simple: an offer goes to the partner's newest active endpoint only.
-            newest[row.partner_id] = endpoints[0] if endpoints else None
-        endpoint = newest[row.partner_id]
+        if row.partner_id not in endpoints:
+            endpoints[row.partner_id] = await repository.active_endpoints(session, row.partner_id)
+        endpoint = _endpoint_for(row, endpoints[row.partner_id])
+        row.endpoint_id = endpoint.id if endpoint else row.endpoint_id
         jobs.append(
             Job(
                 delivery_id=row.id,
@@ -82,21 +97,54 @@ async def claim_due(
                 body=row.body,
                 attempt=row.attempt_count + 1,
                 url=endpoint.url if endpoint else None,
-                secret=endpoint.secret if endpoint else None,
+                secrets=_secrets(endpoint, now) if endpoint else (),
+                endpoint_id=endpoint.id if endpoint else None,
             )
         )
     return jobs
 
 
+def _endpoint_for(row: Delivery, endpoints: Sequence[WebhookEndpoint]) -> WebhookEndpoint | None:
+    """A test event goes to the endpoint it was made for (even a disabled one); anything else
+    to the partner's newest enabled endpoint that receives its type."""
+    if row.kind == "test":
+        return next((e for e in endpoints if e.id == row.endpoint_id), None)
+    kind = TYPE_OF_KIND[row.kind]
+    for endpoint in endpoints:
+        if endpoint.status == "enabled" and kind in (endpoint.event_types or WEBHOOK_TYPES):
+            return endpoint
+    return None
+
+
+def _secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and until > now:
+        return (endpoint.secret, endpoint.previous_secret)
+    return (endpoint.secret,)
+
+
 async def record_outcome(
-    session: AsyncSession, job: Job, outcome: Outcome, policy: RetryPolicy, rng: random.Random
+    session: AsyncSession,
+    job: Job,
+    outcome: Outcome,
+    policy: RetryPolicy,
+    rng: random.Random,
+    *,
+    disable_after: timedelta = timedelta(days=5),
 ) -> None:
     """Log the attempt; then the delivery is done (LeadDelivered), rescheduled, or given up
-    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so."""
-    lead = await repository.routed_lead(session, job.lead_id, for_update=True)
+    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so.
+    An endpoint whose attempts have all failed for ``disable_after`` is disabled."""
+    lead = None
+    if job.lead_id is not None:
+        lead = await repository.routed_lead(session, job.lead_id, for_update=True)
+        if lead is None:
+            return
     row = await repository.delivery(session, job.delivery_id, for_update=True)
-    if lead is None or row is None:
+    if row is None:
         return
+    if job.endpoint_id is not None:
+        await _endpoint_health(session, job.endpoint_id, outcome, disable_after)
     await repository.add(
         session,
         DeliveryAttempt(
@@ -118,19 +166,39 @@ async def record_outcome(
         await _failed(session, row, outcome.describe(), delay)
 
 
+async def _endpoint_health(
+    session: AsyncSession, endpoint_id: str, outcome: Outcome, disable_after: timedelta
+) -> None:
+    if outcome.ok:
+        await repository.endpoint_answered(session, endpoint_id)
+        return
+    disabled = await repository.endpoint_failed(session, endpoint_id, outcome.at, disable_after)
+    if disabled is not None and disabled.failing_since is not None:
+        await outbox.add(
+            session,
+            WebhookEndpointDisabled(
+                partner_id=disabled.partner_id,
+                endpoint_id=disabled.id,
+                url=disabled.url,
+                reason="failing",
+                failing_since=disabled.failing_since,
+            ),
+        )
+
+
 async def _delivered(
-    session: AsyncSession, lead: RoutedLead, row: Delivery, sent_at: datetime
+    session: AsyncSession, lead: RoutedLead | None, row: Delivery, sent_at: datetime
 ) -> None:
     row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
     row.last_error = None
-    if row.kind != "offer":  # a withdrawal reached the partner: nothing more to tell
+    if row.kind != "offer" or lead is None:  # only an offer's arrival is news to others
         return
     if lead.state == "routed":
         lead.state = "delivered"
     await outbox.add(
         session,
         LeadDelivered(
-            lead_id=row.lead_id,
+            lead_id=lead.lead_id,
             delivery_id=row.id,
             target_partner_id=row.partner_id,
             webhook_id=row.webhook_id,
@@ -146,8 +214,8 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
     if delay is not None:
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         return
-    row.status, row.next_attempt_at = "failed", None
-    if row.kind != "offer":  # a withdrawal nobody received: the deadline passed anyway
+    row.status, row.next_attempt_at, row.failed_at = "failed", None, utcnow()
+    if row.kind != "offer" or row.lead_id is None:  # a withdrawal or a test: nothing to tell
         return
     await outbox.add(
         session,
@@ -161,6 +229,9 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
     )
 
 
-async def next_attempt_time(session: AsyncSession) -> datetime | None:
-    """When the earliest pending delivery is due (None if there is none)."""
-    return await repository.next_attempt_time(session)
+async def next_attempt_time(
+    session: AsyncSession, excluding: Collection[str] = ()
+) -> datetime | None:
+    """When the earliest pending delivery to a partner not in ``excluding`` is due (None if
+    there is none)."""
+    return await repository.next_attempt_time(session, excluding)

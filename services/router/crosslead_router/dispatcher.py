@@ -1,25 +1,32 @@
 """The webhook dispatcher: a background worker beside the Kafka consumer.
 
-It claims due deliveries from the database, POSTs each signed offer with a shared HTTP client
-(at most ``webhook_concurrency`` at once, each bounded by ``webhook_timeout_seconds``) and
+It claims due deliveries from the database, POSTs each signed webhook with a shared HTTP
+client (at most ``webhook_concurrency`` at once, each bounded by ``webhook_timeout_seconds``) and
 records the outcome. Retries are rows with a next attempt time, so a slow or failing partner
-holds up neither the consumer nor other partners' deliveries. It is woken right after a
-delivery is committed, and otherwise sleeps until the next one is due (or the poll interval).
+holds up neither the consumer nor the dispatcher. Free capacity is shared round-robin among the
+partners with due work, no partner has more than ``webhook_concurrency_per_endpoint`` attempts
+in flight, and a circuit breaker per partner stops attempts at an endpoint that keeps failing
+(then probes it with one): so a hanging partner cannot take the capacity others need. It is
+woken right after a delivery is committed or an attempt ends, and otherwise sleeps until the
+next one is due (or the poll interval).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 
 import httpx
 
 from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery
+from crosslead_router.breaker import Breakers
 from crosslead_router.delivery import Job, Outcome
 from crosslead_router.retries import RetryPolicy
 from crosslead_router.service import DELIVERIES_WAKEUP
@@ -61,6 +68,12 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._wakeup = db.wakeup(DELIVERIES_WAKEUP)
         self._inflight: set[asyncio.Task[None]] = set()
+        self._per_partner = settings.webhook_concurrency_per_endpoint
+        self._busy: Counter[str] = Counter()
+        self._breakers = Breakers(
+            settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_seconds
+        )
+        self._disable_after = timedelta(seconds=settings.endpoint_disable_after_seconds)
 
     async def run(self) -> None:
         concurrency = self._settings.webhook_concurrency
@@ -84,39 +97,76 @@ class Dispatcher:
                     task.cancel()
                 await asyncio.gather(*self._inflight, return_exceptions=True)
 
+    def _limits(self) -> tuple[dict[str, int], set[str]]:
+        """Slots counted as taken per partner (a half-open breaker leaves one), and the
+        partners that get none now (breaker open, or all their slots in flight)."""
+        now, busy, blocked = time.monotonic(), dict(self._busy), set()
+        for partner_id in self._breakers.tripped():
+            room = self._breakers.room(partner_id, now, self._per_partner)
+            busy[partner_id] = busy.get(partner_id, 0) + self._per_partner - room
+        for partner_id, taken in busy.items():
+            if taken >= self._per_partner:
+                blocked.add(partner_id)
+        return busy, blocked
+
     async def _claim_and_start(self, client: httpx.AsyncClient, limit: int) -> int:
+        busy, blocked = self._limits()
         try:
             async with self._db.transaction() as session:
                 jobs = await delivery.claim_due(
-                    session, now=utcnow(), limit=limit, lease=self._lease
+                    session,
+                    now=utcnow(),
+                    limit=limit,
+                    lease=self._lease,
+                    per_partner=self._per_partner,
+                    busy=busy,
+                    blocked=blocked,
                 )
         except Exception:
             log.exception("claiming due deliveries failed; retrying")
             return 0
         for job in jobs:
+            self._busy[job.partner_id] += 1
             task = asyncio.create_task(self._attempt(client, job), name=job.delivery_id)
             self._inflight.add(task)
-            task.add_done_callback(self._finished)
+            task.add_done_callback(functools.partial(self._finished, job.partner_id))
         return len(jobs)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, partner_id: str, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
+        self._busy[partner_id] -= 1
+        if self._busy[partner_id] <= 0:
+            del self._busy[partner_id]
         self._wakeup.set()  # a slot is free again
 
     async def _sleep(self) -> None:
+        _, blocked = self._limits()
         try:
             async with self._db.sessionmaker() as session:
-                due = await delivery.next_attempt_time(session)
+                due = await delivery.next_attempt_time(session, blocked)
         except Exception:
             log.exception("reading the next delivery time failed")
             due = None
+        reopens = self._breakers.next_change(time.monotonic())
+        if reopens is not None:
+            probe_at = utcnow() + timedelta(seconds=reopens)
+            due = probe_at if due is None else min(due, probe_at)
         await wait_for_work(self._wakeup, due, self._poll)
 
     async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
         outcome = await self.send(client, job)
+        if job.url is not None:  # no endpoint is not the endpoint's fault
+            self._breakers.record(job.partner_id, outcome.ok, time.monotonic())
         try:
             async with self._db.transaction() as session:
-                await delivery.record_outcome(session, job, outcome, self._policy, self._rng)
+                await delivery.record_outcome(
+                    session,
+                    job,
+                    outcome,
+                    self._policy,
+                    self._rng,
+                    disable_after=self._disable_after,
+                )
         except Exception:
             # The claim's lease runs out and the attempt is made again.
             log.exception("recording attempt %d of %s failed", job.attempt, job.delivery_id)
@@ -137,14 +187,14 @@ class Dispatcher:
         return Outcome(at, job.url, status_code, error, duration_ms)
 
     async def _post(self, client: httpx.AsyncClient, job: Job) -> int:
-        if job.url is None or job.secret is None:
+        if job.url is None or not job.secrets:
             raise _AttemptFailed(f"partner {job.partner_id} has no active webhook endpoint")
         try:
             target = await check_url(job.url, allow_private=self._settings.webhook_allow_private)
         except UnsafeUrl as exc:
             raise _AttemptFailed(f"refused to call the URL: {exc}") from exc
         body = job.body.encode()
-        headers = webhook_headers(job.secret, job.webhook_id, int(time.time()), body)
+        headers = webhook_headers(job.secrets, job.webhook_id, int(time.time()), body)
         url, extensions = job.url, {}
         if target is not None:
             url, headers["host"] = target.url, target.host_header

@@ -1,4 +1,5 @@
-"""The bodies of the ``lead.offered`` and ``lead.withdrawn`` webhooks (API.md). Pure."""
+"""The bodies of the ``lead.offered``, ``lead.withdrawn`` and ``webhook.test`` webhooks
+(API.md). Pure."""
 
 from __future__ import annotations
 
@@ -10,15 +11,24 @@ from crosslead_common.events import LeadReceived
 
 __all__ = [
     "OFFER_TYPE",
+    "TEST_TYPE",
+    "TYPE_OF_KIND",
+    "WEBHOOK_TYPES",
     "WITHDRAWAL_TYPE",
     "offer_body",
     "offer_data",
     "rfc3339",
+    "webhook_test_body",
     "withdrawal_body",
 ]
 
 OFFER_TYPE = "lead.offered"
 WITHDRAWAL_TYPE = "lead.withdrawn"
+TEST_TYPE = "webhook.test"
+#: The webhook type each kind of delivery sends.
+TYPE_OF_KIND = {"offer": OFFER_TYPE, "withdrawal": WITHDRAWAL_TYPE, "test": TEST_TYPE}
+#: Every webhook type an endpoint may subscribe to.
+WEBHOOK_TYPES = frozenset(TYPE_OF_KIND.values())
 
 
 def rfc3339(moment: datetime) -> str:
@@ -51,3 +61,8 @@ def offer_body(data: dict[str, Any], *, accept_by: datetime, now: datetime) -> s
 def withdrawal_body(lead_id: str, *, reason: str, now: datetime) -> str:
     """Tells a partner that an offer it had is no longer open (``reason``: ``expired``)."""
     return _body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)
+
+
+def webhook_test_body(endpoint_id: str, *, now: datetime) -> str:
+    """A ``webhook.test`` a partner sends itself to check its receiver."""
+    return _body(TEST_TYPE, {"endpoint_id": endpoint_id}, now)

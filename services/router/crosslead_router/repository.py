@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -352,20 +352,79 @@ async def active_endpoint(
     )
 
 
+async def endpoint_answered(session: AsyncSession, endpoint_id: str) -> None:
+    """An attempt at the endpoint succeeded: it is no longer failing."""
+    await session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.failing_since.is_not(None))
+        .values(failing_since=None)
+    )
+
+
+async def endpoint_failed(
+    session: AsyncSession, endpoint_id: str, at: datetime, disable_after: timedelta
+) -> WebhookEndpoint | None:
+    """An attempt at the endpoint failed at ``at``. Returns the endpoint if that disabled it
+    (all its attempts have failed since ``disable_after`` before ``at``), else None."""
+    endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    if endpoint is None or endpoint.deleted_at is not None:
+        return None
+    if endpoint.failing_since is None:
+        endpoint.failing_since = at
+    if endpoint.status != "enabled" or endpoint.failing_since > at - disable_after:
+        return None
+    endpoint.status, endpoint.disabled_reason = "disabled", "failing"
+    return endpoint
+
+
 # --- deliveries -------------------------------------------------------------------------------
 
 
 async def lock_due_deliveries(
-    session: AsyncSession, now: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    per_partner: int,
+    busy: Mapping[str, int] | None = None,
+    blocked: Collection[str] = (),
 ) -> Sequence[Delivery]:
+    """Up to ``limit`` due deliveries, locked, taken round-robin across partners: each
+    partner's oldest first, then each one's second, ... and never more than ``per_partner``
+    for one partner counting its ``busy`` attempts already in flight; ``blocked`` partners
+    get none. So a partner with a backlog cannot take the capacity others need."""
+    busy = busy or {}
+    due = and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    if blocked:
+        due = and_(due, Delivery.partner_id.not_in(blocked))
+    rank = (
+        func.row_number()
+        .over(partition_by=Delivery.partner_id, order_by=(Delivery.next_attempt_at, Delivery.id))
+        .label("rank")
+    )
+    ranked = select(Delivery.id, Delivery.partner_id, rank).where(due).subquery()
+    candidates = await session.execute(
+        select(ranked.c.id, ranked.c.partner_id)
+        .where(ranked.c.rank <= per_partner)
+        .order_by(ranked.c.rank, ranked.c.id)
+        .limit(limit + sum(busy.values()))
+    )
+    taken: dict[str, int] = dict(busy)
+    chosen: list[str] = []
+    for delivery_id, partner_id in candidates:
+        if len(chosen) < limit and taken.get(partner_id, 0) < per_partner:
+            taken[partner_id] = taken.get(partner_id, 0) + 1
+            chosen.append(delivery_id)
+    if not chosen:
+        return []
     # SKIP LOCKED: replicas claiming at the same time take different rows instead of queueing
-    # behind each other (SQLite ignores it: it has a single writer anyway).
+    # behind each other (SQLite ignores it: it has a single writer anyway). The row is checked
+    # again under the lock: another replica may have just claimed it.
     return (
         await session.scalars(
             select(Delivery)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .where(Delivery.id.in_(chosen), due)
             .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
@@ -380,10 +439,14 @@ async def delivery(
     return await session.scalar(query)
 
 
-async def next_attempt_time(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
-    )
+async def next_attempt_time(
+    session: AsyncSession, excluding: Collection[str] = ()
+) -> datetime | None:
+    """When the earliest pending delivery to a partner not in ``excluding`` is due."""
+    query = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+    if excluding:
+        query = query.where(Delivery.partner_id.not_in(excluding))
+    return await session.scalar(query)
 
 
 async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:
