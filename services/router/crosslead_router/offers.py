@@ -27,8 +27,21 @@ WITHDRAWAL_TYPE = "lead.withdrawn"
 TEST_TYPE = "webhook.test"
 #: The webhook type each kind of delivery sends.
 TYPE_OF_KIND = {"offer": OFFER_TYPE, "withdrawal": WITHDRAWAL_TYPE, "test": TEST_TYPE}
-#: Every webhook type an endpoint may subscribe to.
-WEBHOOK_TYPES = frozenset(TYPE_OF_KIND.values())
+#: Every webhook type an endpoint may subscribe to (API.md).
+WEBHOOK_TYPES = frozenset(
+    {
+        *TYPE_OF_KIND.values(),
+        "lead.contact",
+        "lead.delivered",
+        "lead.accepted",
+        "lead.rejected",
+        "lead.unroutable",
+        "lead.converted",
+        "commission.accrued",
+        "commission.reversed",
+        "payout.settled",
+    }
+)
 
 
 def rfc3339(moment: datetime) -> str:

@@ -352,6 +352,50 @@ async def active_endpoint(
     )
 
 
+async def endpoints(session: AsyncSession, partner_id: str | None) -> Sequence[WebhookEndpoint]:
+    """The endpoints of ``partner_id`` (of everyone for None) that are not deleted, newest
+    first."""
+    query = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.deleted_at.is_(None))
+        .order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc())
+    )
+    if partner_id is not None:
+        query = query.where(WebhookEndpoint.partner_id == partner_id)
+    return (await session.scalars(query)).all()
+
+
+async def endpoint(
+    session: AsyncSession, endpoint_id: str, *, for_update: bool = False
+) -> WebhookEndpoint | None:
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def partners_without_endpoint_for(
+    session: AsyncSession, partner_ids: Collection[str], event_type: str
+) -> frozenset[str]:
+    """Those of ``partner_ids`` that have endpoints, none of them enabled for
+    ``event_type``."""
+    if not partner_ids:
+        return frozenset()
+    rows = await session.execute(
+        select(
+            WebhookEndpoint.partner_id, WebhookEndpoint.status, WebhookEndpoint.event_types
+        ).where(WebhookEndpoint.partner_id.in_(partner_ids), WebhookEndpoint.deleted_at.is_(None))
+    )
+    having, reachable = set(), set()
+    for partner_id, status, event_types in rows:
+        having.add(partner_id)
+        if status == "enabled" and (event_types is None or event_type in event_types):
+            reachable.add(partner_id)
+    return frozenset(having - reachable)
+
+
 async def endpoint_answered(session: AsyncSession, endpoint_id: str) -> None:
     """An attempt at the endpoint succeeded: it is no longer failing."""
     await session.execute(
@@ -458,14 +502,31 @@ async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:
 
 
 async def deliveries_with_attempts(
-    session: AsyncSession, *, partner_id: str | None, lead_id: str | None, limit: int
+    session: AsyncSession,
+    *,
+    partner_id: str | None,
+    lead_id: str | None = None,
+    endpoint_id: str | None = None,
+    status: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
 ) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
-    """Deliveries (newest first), each with its attempts in the order they were made."""
-    query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id).limit(limit)
+    """Deliveries (newest first, those after the ``(created_at, id)`` of ``after``), each with
+    its attempts in the order they were made."""
+    query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
     if partner_id is not None:
         query = query.where(Delivery.partner_id == partner_id)
     if lead_id is not None:
         query = query.where(Delivery.lead_id == lead_id)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(Delivery.created_at < at, and_(Delivery.created_at == at, Delivery.id < last_id))
+        )
     found = (await session.scalars(query)).all()
     attempts: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in found}
     if found:
@@ -476,3 +537,20 @@ async def deliveries_with_attempts(
         ):
             attempts[attempt.delivery_id].append(attempt)
     return [(d, attempts[d.id]) for d in found]
+
+
+async def reschedule_failed(
+    session: AsyncSession, endpoint_id: str, since: datetime, now: datetime
+) -> int:
+    """Make every delivery to the endpoint that failed since ``since`` due again at ``now``;
+    returns how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.endpoint_id == endpoint_id,
+            Delivery.status == "failed",
+            Delivery.failed_at >= since,
+        )
+        .values(status="pending", next_attempt_at=now, failed_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
