@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from crosslead_common.db import Database
-from crosslead_common.events import LeadDelivered, Topic
+from crosslead_common.events import LeadDelivered, LeadRouted, Topic, WebhookEndpointDisabled
 from crosslead_common.localstack import LocalBroker
 from tests.integration.router_support import (
     agreement,
@@ -312,3 +312,83 @@ async def test_another_partners_endpoint_or_delivery_is_not_found(
         assert listed_.json() == {"items": []}
         mine = await http.get(f"{base}/secret", headers=bearer(FITTER.key))
         assert mine.json() == {"secret": endpoint["secret"]}
+
+
+async def test_an_endpoint_failing_for_the_set_time_is_disabled_and_its_partner_left_out(
+    broker: LocalBroker, database_url: str
+) -> None:
+    other = partner("other", "north")
+    async with (
+        webhook_receiver() as (receiver, hooks_url),
+        running_router(
+            database_url,
+            broker,
+            endpoint_disable_after_seconds=1,
+            webhook_backoff_seconds=(0.2,),
+            webhook_max_attempts=1000,
+        ) as (http, db),
+    ):
+        await set_up(broker, db)
+        endpoint = await create(http, f"{hooks_url}/hooks/fitter")
+        receiver.failures["fitter"] = 1_000_000
+        await publish(broker, lead("lead-1", SHOP.id, "north"))
+
+        disabled = await read_until(
+            broker,
+            Topic.PARTNERS,
+            lambda evs: any(e.type == WebhookEndpointDisabled.event_type for e in evs),
+        )
+        [event] = [e.payload() for e in disabled if e.type == WebhookEndpointDisabled.event_type]
+        assert (event.partner_id, event.endpoint_id, event.reason) == (
+            FITTER.id,
+            endpoint["id"],
+            "failing",
+        )
+        [shown] = (await http.get("/v1/webhook-endpoints", headers=bearer(FITTER.key))).json()[
+            "items"
+        ]
+        assert (shown["status"], shown["disabled_reason"]) == ("disabled", "failing")
+        # All its attempts failed for at least the set time before it was disabled.
+        [offer] = (await listed(http, FITTER.key, lead_id="lead-1"))["items"]
+        first = datetime.fromisoformat(offer["attempts"][0]["at"])
+        assert event.failing_since == first
+        assert all(a["status_code"] == 500 for a in offer["attempts"])
+
+        # The next lead goes to another partner; the decision says why not to the fitter.
+        await publish(broker, other.registered(), agreement("agr-other", SHOP.id, other.id))
+        await create_for(http, other, f"{hooks_url}/hooks/other")
+        await publish(broker, lead("lead-2", SHOP.id, "north"))
+        events = await read_until(
+            broker, Topic.LEADS, lambda evs: bool(of_type(evs, LeadRouted, "lead-2"))
+        )
+        [routed] = of_type(events, LeadRouted, "lead-2")
+        assert routed.target_partner_id == other.id
+        assert [(e.partner_id, e.reason) for e in routed.decision.excluded] == [
+            (FITTER.id, "no_endpoint")
+        ]
+
+        # Enabled again (its receiver fixed): a candidate again at once.
+        receiver.failures["fitter"] = 0
+        enabled = await http.patch(
+            f"/v1/webhook-endpoints/{endpoint['id']}",
+            headers=bearer(FITTER.key),
+            json={"status": "enabled"},
+        )
+        assert enabled.json()["status"] == "enabled"
+        await publish(broker, lead("lead-3", SHOP.id, "north"))
+        events = await read_until(
+            broker, Topic.LEADS, lambda evs: bool(of_type(evs, LeadRouted, "lead-3"))
+        )
+        [routed] = of_type(events, LeadRouted, "lead-3")
+        assert routed.decision.excluded == ()
+        assert {c.partner_id for c in routed.decision.candidates} == {FITTER.id, other.id}
+
+
+async def create_for(http: httpx.AsyncClient, who: Any, url: str) -> None:
+    async def registered() -> bool:
+        response = await http.post(
+            "/v1/webhook-endpoints", headers=bearer(who.key), json={"url": url}
+        )
+        return response.status_code == 201
+
+    await eventually(registered)  # once the router knows the partner (and so its key)

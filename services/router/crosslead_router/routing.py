@@ -5,7 +5,8 @@ inside the caller's transaction and never commits.
 A lead is offered to the best-ranked candidate (see :mod:`crosslead_router.matching`) whose
 capacity can be taken atomically; every offer is a new hop with its own deadline. After
 ``max_hops`` offers, or when no partner is left, the lead is unroutable; when partners exist
-but are all paused, closed or full, it waits and is looked at again when something opens.
+but are all paused, closed, full or without an enabled webhook endpoint, it waits and is
+looked at again when something opens.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from crosslead_common.events import (
 from crosslead_router import matching, repository
 from crosslead_router.matching import Choice, History, LeadToRoute, Situation, Target
 from crosslead_router.models import Decision, Delivery, Offer, RoutedLead, outbox
-from crosslead_router.offers import offer_body, offer_data, withdrawal_body
+from crosslead_router.offers import OFFER_TYPE, offer_body, offer_data, withdrawal_body
 from crosslead_router.service import DEADLINES_WAKEUP, DELIVERIES_WAKEUP
 from crosslead_router.signing import new_webhook_id
 
@@ -146,6 +147,9 @@ async def _situation(
         # ``hop`` stays 0 until the first offer: a new lead has no offers to look up.
         already_offered=(
             await repository.offered_partners(session, lead.lead_id) if lead.hop else frozenset()
+        ),
+        unreachable=await repository.partners_without_endpoint_for(
+            session, partner_ids, OFFER_TYPE
         ),
     )
 
