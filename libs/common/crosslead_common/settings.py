@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crosslead_common.auth import signing_key
+
 __all__ = ["ServiceSettings"]
 
 
@@ -27,5 +29,14 @@ class ServiceSettings(BaseSettings):
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
     kafka_topic_partitions: int = Field(6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS"))
+    #: The key partners' API keys are signed with (at least 32 characters), the same on every
+    #: service. Unset: derived from the admin token.
+    api_key_secret: SecretStr | None = Field(
+        None, min_length=32, validation_alias=_shared("API_KEY_SECRET")
+    )
     database_url: str
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)
+
+    def api_key_signing_key(self) -> bytes:
+        secret = self.api_key_secret.get_secret_value() if self.api_key_secret else None
+        return signing_key(self.admin_token.get_secret_value(), secret)

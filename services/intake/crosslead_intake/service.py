@@ -35,11 +35,15 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-async def register_partner(session: AsyncSession, data: PartnerIn) -> tuple[Partner, str]:
-    """Create a partner and its API key; the key is returned once and only its hash kept."""
-    api_key = new_api_key()
+async def register_partner(
+    session: AsyncSession, data: PartnerIn, signing_key: bytes | None = None
+) -> tuple[Partner, str]:
+    """Create a partner and its API key (signed with ``signing_key``, so every service accepts
+    it at once); the key is returned once and only its hash kept."""
+    partner_id = new_id("ptr")
+    api_key = new_api_key(partner_id, signing_key)
     partner = Partner(
-        id=new_id("ptr"),
+        id=partner_id,
         name=data.name,
         api_key_hash=hash_api_key(api_key),
         created_at=utcnow(),

@@ -21,7 +21,9 @@ async def create_partner(
 ) -> PartnerCreated:
     require_admin(principal)
     async with runtime.db.transaction() as session:
-        partner, api_key = await service.register_partner(session, body)
+        partner, api_key = await service.register_partner(
+            session, body, runtime.settings.api_key_signing_key()
+        )
     return PartnerCreated(**_out(partner).model_dump(), api_key=api_key)
 
 
