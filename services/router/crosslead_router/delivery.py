@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import utcnow
 from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, WebhookEndpointDisabled
-from crosslead_router import repository
+from crosslead_router import notices, repository
 from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
-from crosslead_router.offers import TYPE_OF_KIND, WEBHOOK_TYPES
+from crosslead_router.offers import WEBHOOK_TYPES, webhook_type_of
 from crosslead_router.retries import RetryPolicy
+from crosslead_router.webhooks import LeadDeliveredData
 
 __all__ = [
     "Job",
@@ -109,7 +110,7 @@ def _endpoint_for(row: Delivery, endpoints: Sequence[WebhookEndpoint]) -> Webhoo
     to the partner's newest enabled endpoint that receives its type."""
     if row.kind == "test":
         return next((e for e in endpoints if e.id == row.endpoint_id), None)
-    kind = TYPE_OF_KIND[row.kind]
+    kind = webhook_type_of(row.kind)
     for endpoint in endpoints:
         if endpoint.status == "enabled" and kind in (endpoint.event_types or WEBHOOK_TYPES):
             return endpoint
@@ -206,6 +207,8 @@ async def _delivered(
             sent_at=sent_at,
         ),
     )
+    news = LeadDeliveredData(lead_id=lead.lead_id, partner_id=row.partner_id, delivered_at=sent_at)
+    await notices.notify(session, lead.source_partner_id, news, lead_id=lead.lead_id)
 
 
 async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float | None) -> None:

@@ -206,8 +206,9 @@ class Delivery(Base):
     #: there only. None: the partner's newest enabled endpoint for its type.
     endpoint_id: Mapped[str | None] = mapped_column(String(64))
     webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
-    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``) | test (``webhook.test``)
-    kind: Mapped[str] = mapped_column(String(16), server_default="offer")
+    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``) | test (``webhook.test``) |
+    #: the webhook type of a notice (``lead.delivered``, ``commission.accrued``, ...)
+    kind: Mapped[str] = mapped_column(String(32), server_default="offer")
     body: Mapped[str] = mapped_column(Text)
     #: pending | delivered | failed | cancelled
     status: Mapped[str] = mapped_column(String(16))

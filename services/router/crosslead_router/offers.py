@@ -18,7 +18,9 @@ __all__ = [
     "offer_body",
     "offer_data",
     "rfc3339",
+    "webhook_body",
     "webhook_test_body",
+    "webhook_type_of",
     "withdrawal_body",
 ]
 
@@ -61,21 +63,26 @@ def offer_data(lead: LeadReceived) -> dict[str, Any]:
     }
 
 
-def _body(kind: str, data: dict[str, Any], now: datetime) -> str:
+def webhook_type_of(kind: str) -> str:
+    """The webhook type a delivery of ``kind`` sends (a notice's kind is its type)."""
+    return TYPE_OF_KIND.get(kind, kind)
+
+
+def webhook_body(kind: str, data: dict[str, Any], now: datetime) -> str:
     """The exact JSON text sent (and signed) on every attempt of one delivery."""
     body = {"type": kind, "timestamp": rfc3339(now), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def offer_body(data: dict[str, Any], *, accept_by: datetime, now: datetime) -> str:
-    return _body(OFFER_TYPE, {**data, "accept_by": rfc3339(accept_by)}, now)
+    return webhook_body(OFFER_TYPE, {**data, "accept_by": rfc3339(accept_by)}, now)
 
 
 def withdrawal_body(lead_id: str, *, reason: str, now: datetime) -> str:
     """Tells a partner that an offer it had is no longer open (``reason``: ``expired``)."""
-    return _body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)
+    return webhook_body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)
 
 
 def webhook_test_body(endpoint_id: str, *, now: datetime) -> str:
     """A ``webhook.test`` a partner sends itself to check its receiver."""
-    return _body(TEST_TYPE, {"endpoint_id": endpoint_id}, now)
+    return webhook_body(TEST_TYPE, {"endpoint_id": endpoint_id}, now)

@@ -396,6 +396,18 @@ async def partners_without_endpoint_for(
     return frozenset(having - reachable)
 
 
+async def receives(session: AsyncSession, partner_id: str, event_type: str) -> bool:
+    """Whether the partner has an enabled endpoint that receives ``event_type``."""
+    rows = await session.scalars(
+        select(WebhookEndpoint.event_types).where(
+            WebhookEndpoint.partner_id == partner_id,
+            WebhookEndpoint.status == "enabled",
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    return any(types is None or event_type in types for types in rows)
+
+
 async def endpoint_answered(session: AsyncSession, endpoint_id: str) -> None:
     """An attempt at the endpoint succeeded: it is no longer failing."""
     await session.execute(

@@ -1,5 +1,6 @@
 """webhook delivery management: endpoint status, event types, secret rotation, failing
-since; deliveries remember their endpoint and when they failed, and test events have no lead
+since; deliveries remember their endpoint and when they failed, test events have no lead,
+and a delivery's kind may be any webhook type
 
 Revision ID: 9d1e5a7c3b20
 Revises: c427d35d62ba
@@ -46,12 +47,26 @@ def upgrade() -> None:
             sa.Column("failed_at", crosslead_common.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.alter_column("lead_id", existing_type=sa.String(length=64), nullable=True)
+        batch_op.alter_column(
+            "kind",
+            existing_type=sa.String(length=16),
+            type_=sa.String(length=32),
+            existing_server_default="offer",
+            existing_nullable=False,
+        )
         batch_op.create_index("ix_deliveries_endpoint", ["endpoint_id", "status"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index("ix_deliveries_endpoint")
+        batch_op.alter_column(
+            "kind",
+            existing_type=sa.String(length=32),
+            type_=sa.String(length=16),
+            existing_server_default="offer",
+            existing_nullable=False,
+        )
         batch_op.alter_column("lead_id", existing_type=sa.String(length=64), nullable=False)
         batch_op.drop_column("failed_at")
         batch_op.drop_column("endpoint_id")
