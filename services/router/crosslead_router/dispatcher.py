@@ -28,6 +28,7 @@ from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery
 from crosslead_router.breaker import Breakers
 from crosslead_router.delivery import Job, Outcome
+from crosslead_router.recorder import OutcomeRecorder
 from crosslead_router.retries import RetryPolicy
 from crosslead_router.service import DELIVERIES_WAKEUP
 from crosslead_router.settings import RouterSettings
@@ -73,7 +74,12 @@ class Dispatcher:
         self._breakers = Breakers(
             settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_seconds
         )
-        self._disable_after = timedelta(seconds=settings.endpoint_disable_after_seconds)
+        self._recorder = OutcomeRecorder(
+            db,
+            self._policy,
+            self._rng,
+            timedelta(seconds=settings.endpoint_disable_after_seconds),
+        )
 
     async def run(self) -> None:
         concurrency = self._settings.webhook_concurrency
@@ -84,6 +90,7 @@ class Dispatcher:
             limits=httpx.Limits(max_connections=concurrency),
             headers={"user-agent": USER_AGENT},
         ) as client:
+            recorder = asyncio.create_task(self._recorder.run(), name="webhook-outcomes")
             try:
                 while True:
                     self._wakeup.clear()
@@ -93,9 +100,9 @@ class Dispatcher:
                     elif await self._claim_and_start(client, free) < free:
                         await self._sleep()
             finally:
-                for task in self._inflight:
+                for task in (*self._inflight, recorder):
                     task.cancel()
-                await asyncio.gather(*self._inflight, return_exceptions=True)
+                await asyncio.gather(*self._inflight, recorder, return_exceptions=True)
 
     def _limits(self) -> tuple[dict[str, int], set[str]]:
         """Slots counted as taken per partner (a half-open breaker leaves one), and the
@@ -157,19 +164,7 @@ class Dispatcher:
         outcome = await self.send(client, job)
         if job.url is not None:  # no endpoint is not the endpoint's fault
             self._breakers.record(job.partner_id, outcome.ok, time.monotonic())
-        try:
-            async with self._db.transaction() as session:
-                await delivery.record_outcome(
-                    session,
-                    job,
-                    outcome,
-                    self._policy,
-                    self._rng,
-                    disable_after=self._disable_after,
-                )
-        except Exception:
-            # The claim's lease runs out and the attempt is made again.
-            log.exception("recording attempt %d of %s failed", job.attempt, job.delivery_id)
+        await self._recorder.record(job, outcome)
 
     async def send(self, client: httpx.AsyncClient, job: Job) -> Outcome:
         """Make one attempt; never raises (every failure is an outcome)."""
