@@ -7,7 +7,8 @@ Both send to the same fast local receiver, a bare asyncio HTTP server in its own
 answers every request 204. The dispatcher sends to 4 partners' endpoints with 4 requests in
 flight each (16 in all, its default total); the baseline runs 16 workers. Also: the p50
 latency of a healthy partner's deliveries, alone and beside a partner whose endpoint hangs and
-holds 40 deliveries. SQLite (the embedded default).
+holds 40 deliveries. SQLite (the embedded default). A plain httpx client (its former one)
+is measured beside the aiohttp baseline, to tell the client's share from the bookkeeping's.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import aiohttp
+import httpx
 from sqlalchemy import func, select
 
 from crosslead_common.db import Database, utcnow
@@ -158,6 +160,26 @@ async def aiohttp_rate(hooks: str, bodies: list[bytes], secret: str) -> float:
         return len(bodies) / (time.perf_counter() - started)
 
 
+async def httpx_rate(hooks: str, bodies: list[bytes], secret: str) -> float:
+    """The same as :func:`aiohttp_rate` with httpx (the dispatcher's former client)."""
+    queue = list(enumerate(bodies))
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(limits=limits, trust_env=False) as http:
+
+        async def worker() -> None:
+            while queue:
+                n, body = queue.pop()
+                headers = webhook_headers([secret], new_webhook_id(), int(time.time()), body)
+                async with http.stream(
+                    "POST", f"{hooks}/hooks/{n % ENDPOINTS}", content=body, headers=headers
+                ) as response:
+                    assert response.status_code == 204
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return len(bodies) / (time.perf_counter() - started)
+
+
 async def healthy_p50(url: str, hooks: str, *, hanging: bool) -> float:
     """p50 seconds from queueing to sending of 50 webhooks to a healthy endpoint, one after
     another, optionally beside a hanging endpoint that holds 40."""
@@ -199,10 +221,15 @@ async def main() -> None:
         secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
         random.shuffle(bodies)
         baseline = await aiohttp_rate(hooks, bodies, secret)
+        plain_httpx = await httpx_rate(hooks, bodies, secret)
         print(
             f"dispatcher: {dispatcher:7.1f} deliveries/s to {ENDPOINTS} endpoints, "
             f"{CONCURRENCY} in flight; baseline (plain aiohttp, same bodies and concurrency) "
             f"{baseline:7.1f}/s; ratio {dispatcher / baseline:.2f}"
+        )
+        print(
+            f"    client: plain httpx (its former client) {plain_httpx:7.1f}/s; "
+            f"ratio to plain aiohttp {plain_httpx / baseline:.2f}"
         )
         async with sqlite_database() as url:
             alone = await healthy_p50(url, hooks, hanging=False)

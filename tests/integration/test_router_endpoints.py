@@ -326,6 +326,8 @@ async def test_an_endpoint_failing_for_the_set_time_is_disabled_and_its_partner_
             endpoint_disable_after_seconds=1,
             webhook_backoff_seconds=(0.2,),
             webhook_max_attempts=1000,
+            # The breaker opens after 5 failures; its probes keep finding the endpoint down.
+            webhook_breaker_cooldown_seconds=0.3,
         ) as (http, db),
     ):
         await set_up(broker, db)

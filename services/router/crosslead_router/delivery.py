@@ -8,6 +8,7 @@ deadline being enforced for the same lead cannot deadlock.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ __all__ = [
     "claim_due",
     "next_attempt_time",
     "record_outcome",
+    "record_outcomes",
 ]
 
 
@@ -133,58 +135,88 @@ async def record_outcome(
     *,
     disable_after: timedelta = timedelta(days=5),
 ) -> None:
-    """Log the attempt; then the delivery is done (LeadDelivered), rescheduled, or given up
-    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so.
-    An endpoint whose attempts have all failed for ``disable_after`` is disabled."""
-    lead = None
-    if job.lead_id is not None:
-        lead = await repository.routed_lead(session, job.lead_id, for_update=True)
-        if lead is None:
-            return
-    row = await repository.delivery(session, job.delivery_id, for_update=True)
-    if row is None:
-        return
-    if job.endpoint_id is not None:
-        await _endpoint_health(session, job.endpoint_id, outcome, disable_after)
-    await repository.add(
-        session,
-        DeliveryAttempt(
-            delivery_id=row.id,
-            at=outcome.at,
-            url=outcome.url,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-        ),
-    )
-    row.attempt_count += 1
-    if row.status != "pending":
-        return
-    if outcome.ok:
-        await _delivered(session, lead, row, outcome.at)
-    else:
-        delay = policy.delay_after(row.attempt_count, rng)
-        await _failed(session, row, outcome.describe(), delay)
+    """:func:`record_outcomes` for one attempt."""
+    await record_outcomes(session, [(job, outcome)], policy, rng, disable_after=disable_after)
 
 
-async def _endpoint_health(
-    session: AsyncSession, endpoint_id: str, outcome: Outcome, disable_after: timedelta
+async def record_outcomes(
+    session: AsyncSession,
+    done: Sequence[tuple[Job, Outcome]],
+    policy: RetryPolicy,
+    rng: random.Random,
+    *,
+    disable_after: timedelta = timedelta(days=5),
 ) -> None:
-    if outcome.ok:
-        await repository.endpoint_answered(session, endpoint_id)
-        return
-    disabled = await repository.endpoint_failed(session, endpoint_id, outcome.at, disable_after)
-    if disabled is not None and disabled.failing_since is not None:
-        await outbox.add(
-            session,
-            WebhookEndpointDisabled(
-                partner_id=disabled.partner_id,
-                endpoint_id=disabled.id,
-                url=disabled.url,
-                reason="failing",
-                failing_since=disabled.failing_since,
-            ),
+    """Log each attempt; then its delivery is done (LeadDelivered), rescheduled, or given up
+    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so.
+    An endpoint whose attempts have all failed for ``disable_after`` is disabled. The rows of
+    all attempts are read (and locked: leads, then deliveries, then endpoints) at once."""
+    lead_ids = sorted({job.lead_id for job, _ in done if job.lead_id is not None})
+    leads = await repository.routed_leads(session, lead_ids, for_update=True)
+    rows = await repository.deliveries_by_id(
+        session, sorted(job.delivery_id for job, _ in done), for_update=True
+    )
+    recorded = []
+    for job, outcome in done:
+        lead = leads.get(job.lead_id) if job.lead_id is not None else None
+        row = rows.get(job.delivery_id)
+        if row is None or (job.lead_id is not None and lead is None):
+            continue
+        recorded.append((job, outcome))
+        session.add(
+            DeliveryAttempt(
+                delivery_id=row.id,
+                at=outcome.at,
+                url=outcome.url,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
         )
+        row.attempt_count += 1
+        if row.status != "pending":
+            continue
+        if outcome.ok:
+            await _delivered(session, lead, row, outcome.at)
+        else:
+            delay = policy.delay_after(row.attempt_count, rng)
+            await _failed(session, row, outcome.describe(), delay)
+    await _endpoints_health(session, recorded, disable_after)
+
+
+async def _endpoints_health(
+    session: AsyncSession, done: Sequence[tuple[Job, Outcome]], disable_after: timedelta
+) -> None:
+    """An endpoint whose last attempt succeeded is not failing; one whose last attempts
+    failed is failing since the first of them (if it was not already)."""
+    outcomes: dict[str, list[Outcome]] = defaultdict(list)
+    for job, outcome in done:
+        if job.endpoint_id is not None:
+            outcomes[job.endpoint_id].append(outcome)
+    answered, failing = [], {}
+    for endpoint_id in sorted(outcomes):
+        ordered = sorted(outcomes[endpoint_id], key=lambda o: o.at)
+        last_ok = max((n for n, o in enumerate(ordered) if o.ok), default=-1)
+        if last_ok >= 0:
+            answered.append(endpoint_id)
+        if last_ok < len(ordered) - 1:
+            failing[endpoint_id] = ordered[last_ok + 1 :]
+    await repository.endpoints_answered(session, answered)
+    for endpoint_id, failures in failing.items():
+        disabled = await repository.endpoint_failed(
+            session, endpoint_id, failures[0].at, failures[-1].at, disable_after
+        )
+        if disabled is not None and disabled.failing_since is not None:
+            await outbox.add(
+                session,
+                WebhookEndpointDisabled(
+                    partner_id=disabled.partner_id,
+                    endpoint_id=disabled.id,
+                    url=disabled.url,
+                    reason="failing",
+                    failing_since=disabled.failing_since,
+                ),
+            )
 
 
 async def _delivered(

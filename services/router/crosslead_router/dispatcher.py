@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-import httpx
+import aiohttp
 
 from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery
@@ -81,15 +81,20 @@ class Dispatcher:
             timedelta(seconds=settings.endpoint_disable_after_seconds),
         )
 
+    def new_client(self) -> aiohttp.ClientSession:
+        """The HTTP client attempts are made with (aiohttp: in ``make bench`` it sends many
+        times faster than httpx at the same concurrency). It never uses a proxy from the
+        environment, which would defeat the SSRF pinning; :meth:`send` follows no redirects."""
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._settings.webhook_concurrency),
+            timeout=aiohttp.ClientTimeout(total=self._settings.webhook_timeout_seconds),
+            headers={"user-agent": USER_AGENT},
+            trust_env=False,
+        )
+
     async def run(self) -> None:
         concurrency = self._settings.webhook_concurrency
-        async with httpx.AsyncClient(
-            timeout=self._settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            trust_env=False,  # a proxy from the environment would defeat the SSRF pinning
-            limits=httpx.Limits(max_connections=concurrency),
-            headers={"user-agent": USER_AGENT},
-        ) as client:
+        async with self.new_client() as client:
             recorder = asyncio.create_task(self._recorder.run(), name="webhook-outcomes")
             try:
                 while True:
@@ -116,7 +121,7 @@ class Dispatcher:
                 blocked.add(partner_id)
         return busy, blocked
 
-    async def _claim_and_start(self, client: httpx.AsyncClient, limit: int) -> int:
+    async def _claim_and_start(self, client: aiohttp.ClientSession, limit: int) -> int:
         busy, blocked = self._limits()
         try:
             async with self._db.transaction() as session:
@@ -160,13 +165,13 @@ class Dispatcher:
             due = probe_at if due is None else min(due, probe_at)
         await wait_for_work(self._wakeup, due, self._poll)
 
-    async def _attempt(self, client: httpx.AsyncClient, job: Job) -> None:
+    async def _attempt(self, client: aiohttp.ClientSession, job: Job) -> None:
         outcome = await self.send(client, job)
         if job.url is not None:  # no endpoint is not the endpoint's fault
             self._breakers.record(job.partner_id, outcome.ok, time.monotonic())
         await self._recorder.record(job, outcome)
 
-    async def send(self, client: httpx.AsyncClient, job: Job) -> Outcome:
+    async def send(self, client: aiohttp.ClientSession, job: Job) -> Outcome:
         """Make one attempt; never raises (every failure is an outcome)."""
         at, started = utcnow(), time.monotonic()
         status_code, error = None, None
@@ -181,7 +186,7 @@ class Dispatcher:
         duration_ms = round((time.monotonic() - started) * 1000)
         return Outcome(at, job.url, status_code, error, duration_ms)
 
-    async def _post(self, client: httpx.AsyncClient, job: Job) -> int:
+    async def _post(self, client: aiohttp.ClientSession, job: Job) -> int:
         if job.url is None or not job.secrets:
             raise _AttemptFailed(f"partner {job.partner_id} has no active webhook endpoint")
         try:
@@ -190,24 +195,22 @@ class Dispatcher:
             raise _AttemptFailed(f"refused to call the URL: {exc}") from exc
         body = job.body.encode()
         headers = webhook_headers(job.secrets, job.webhook_id, int(time.time()), body)
-        url, extensions = job.url, {}
-        if target is not None:
-            url, headers["host"] = target.url, target.host_header
-            if target.sni_hostname:
-                extensions["sni_hostname"] = target.sni_hostname
+        url, sni = job.url, None
+        if target is not None:  # connect to the checked address, present the URL's host
+            url, headers["host"], sni = target.url, target.host_header, target.sni_hostname
         timeout = self._settings.webhook_timeout_seconds
         try:
             async with (
                 asyncio.timeout(timeout),
-                client.stream(
-                    "POST", url, content=body, headers=headers, extensions=extensions
+                client.post(
+                    url, data=body, headers=headers, allow_redirects=False, server_hostname=sni
                 ) as response,
             ):
                 # The answer's body is never read: only the status matters.
-                return response.status_code
+                return response.status
         except TimeoutError as exc:
             raise _AttemptFailed(f"no answer within {timeout:g}s") from exc
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             raise _AttemptFailed(f"{type(exc).__name__}: {exc}".rstrip(": ")) from exc
 
 

@@ -62,8 +62,13 @@ class OutcomeRecorder:
         batch.sort(key=lambda item: (item[0].lead_id or "", item[0].delivery_id))
         try:
             async with self._db.transaction() as session:
-                for job, outcome, _ in batch:
-                    await self._one(session, job, outcome)
+                await delivery.record_outcomes(
+                    session,
+                    [(job, outcome) for job, outcome, _ in batch],
+                    self._policy,
+                    self._rng,
+                    disable_after=self._disable_after,
+                )
             return
         except Exception:
             if len(batch) == 1:

@@ -408,26 +408,34 @@ async def receives(session: AsyncSession, partner_id: str, event_type: str) -> b
     return any(types is None or event_type in types for types in rows)
 
 
-async def endpoint_answered(session: AsyncSession, endpoint_id: str) -> None:
-    """An attempt at the endpoint succeeded: it is no longer failing."""
-    await session.execute(
-        update(WebhookEndpoint)
-        .where(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.failing_since.is_not(None))
-        .values(failing_since=None)
-    )
+async def endpoints_answered(session: AsyncSession, endpoint_ids: Sequence[str]) -> None:
+    """Attempts at these endpoints succeeded: they are no longer failing."""
+    if endpoint_ids:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(endpoint_ids), WebhookEndpoint.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
 
 
 async def endpoint_failed(
-    session: AsyncSession, endpoint_id: str, at: datetime, disable_after: timedelta
+    session: AsyncSession,
+    endpoint_id: str,
+    first: datetime,
+    last: datetime,
+    disable_after: timedelta,
 ) -> WebhookEndpoint | None:
-    """An attempt at the endpoint failed at ``at``. Returns the endpoint if that disabled it
-    (all its attempts have failed since ``disable_after`` before ``at``), else None."""
-    endpoint = await session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+    """Attempts at the endpoint failed from ``first`` to ``last``. Returns the endpoint if
+    that disabled it (all its attempts have failed since ``disable_after`` before ``last``),
+    else None."""
+    endpoint = await session.get(
+        WebhookEndpoint, endpoint_id, with_for_update=True, populate_existing=True
+    )
     if endpoint is None or endpoint.deleted_at is not None:
         return None
     if endpoint.failing_since is None:
-        endpoint.failing_since = at
-    if endpoint.status != "enabled" or endpoint.failing_since > at - disable_after:
+        endpoint.failing_since = first
+    if endpoint.status != "enabled" or endpoint.failing_since > last - disable_after:
         return None
     endpoint.status, endpoint.disabled_reason = "disabled", "failing"
     return endpoint
@@ -484,6 +492,28 @@ async def lock_due_deliveries(
             .with_for_update(skip_locked=True)
         )
     ).all()
+
+
+async def routed_leads(
+    session: AsyncSession, lead_ids: Sequence[str], *, for_update: bool = False
+) -> dict[str, RoutedLead]:
+    if not lead_ids:
+        return {}
+    query = select(RoutedLead).where(RoutedLead.lead_id.in_(lead_ids)).order_by(RoutedLead.lead_id)
+    if for_update:
+        query = query.with_for_update()
+    return {row.lead_id: row for row in await session.scalars(query)}
+
+
+async def deliveries_by_id(
+    session: AsyncSession, delivery_ids: Sequence[str], *, for_update: bool = False
+) -> dict[str, Delivery]:
+    if not delivery_ids:
+        return {}
+    query = select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
+    if for_update:
+        query = query.with_for_update()
+    return {row.id: row for row in await session.scalars(query)}
 
 
 async def delivery(
