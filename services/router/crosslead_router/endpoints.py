@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
+from crosslead_common.observability.tracing import current_traceparent
 from crosslead_router import repository
 from crosslead_router.models import Delivery, WebhookEndpoint
 from crosslead_router.offers import webhook_test_body
@@ -151,6 +152,7 @@ async def send_test(
         attempt_count=0,
         next_attempt_at=now,
         created_at=now,
+        traceparent=current_traceparent(),
     )
     await repository.add(session, row)
     request_wakeup(session, DELIVERIES_WAKEUP)

@@ -19,6 +19,7 @@ from crosslead_common.events import (
     ConversionReported,
     PayoutSettled,
 )
+from crosslead_common.observability.tracing import current_traceparent
 from crosslead_router import repository
 from crosslead_router.models import Delivery
 from crosslead_router.offers import webhook_body
@@ -54,6 +55,7 @@ async def notify(
         attempt_count=0,
         next_attempt_at=now,
         created_at=now,
+        traceparent=current_traceparent(),
     )
     await repository.add(session, row)
     request_wakeup(session, DELIVERIES_WAKEUP)
