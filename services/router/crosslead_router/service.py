@@ -11,7 +11,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
-from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,

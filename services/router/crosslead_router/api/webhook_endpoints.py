@@ -31,7 +31,9 @@ router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhook endpoints"])
 
 async def _checked(url: str, runtime: RuntimeDep) -> None:
     try:
-        await check_url(url, allow_private=settings_of(runtime, RouterSettings).webhook_allow_private)
+        await check_url(
+            url, allow_private=settings_of(runtime, RouterSettings).webhook_allow_private
+        )
     except UnsafeUrl as exc:
         raise InvalidField("url", str(exc)) from exc
 
