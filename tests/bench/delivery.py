@@ -22,20 +22,21 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
 from sqlalchemy import func, select
 
 from crosslead_common.db import Database, utcnow
-from crosslead_common.localstack import free_port, wait_for_port
 from crosslead_common.migrations import upgrade
+from crosslead_local.localstack import free_port, wait_for_port
 from crosslead_router import endpoints
 from crosslead_router.cli import MIGRATIONS
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import Base, Delivery
 from crosslead_router.signing import new_webhook_id, webhook_headers
-from tests.integration.router_support import router_settings
+from tests.support.services import settings_for
 
 ENDPOINTS = 4
 PER_ENDPOINT = 4
@@ -104,12 +105,12 @@ async def _queue(db: Database, endpoint_ids: list[str], count: int) -> None:
 
 
 @asynccontextmanager
-async def dispatching(url: str, hooks: str, **overrides: object) -> AsyncIterator[Database]:
+async def dispatching(url: str, hooks: str, **overrides: Any) -> AsyncIterator[Database]:
     """The dispatcher running on a fresh database (the broker is not needed for it)."""
     await upgrade(url, MIGRATIONS, Base.metadata)
-    settings = router_settings(
+    settings = settings_for(
+        "router",
         url,
-        "127.0.0.1:9",
         webhook_concurrency=CONCURRENCY,
         webhook_concurrency_per_endpoint=PER_ENDPOINT,
         webhook_timeout_seconds=60,
@@ -191,7 +192,7 @@ async def healthy_p50(url: str, hooks: str, *, hanging: bool) -> float:
             await _queue(db, [stuck.id], 40)
             db.wakeup("deliveries").set()
             await asyncio.sleep(0.5)
-        latencies = []
+        latencies: list[float] = []
         for _ in range(50):
             before = await _delivered(db)
             queued = utcnow()

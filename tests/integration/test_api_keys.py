@@ -8,18 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
+import pytest
 
-from crosslead_common.localstack import LocalBroker
-from crosslead_common.migrations import upgrade
-from crosslead_payouts.app import create_app as create_payouts
-from crosslead_payouts.cli import MIGRATIONS as PAYOUTS_MIGRATIONS
-from crosslead_payouts.models import Base as PayoutsBase
-from crosslead_payouts.settings import PayoutsSettings
-from tests.conftest import postgres_database
-from tests.integration.router_support import bearer, running_router
-from tests.integration.test_intake_api import Intake
-from tests.support import ADMIN_TOKEN, serve
+from crosslead_local.localstack import LocalBroker
+from tests.service.intake import Intake
+from tests.support import bearer
+from tests.support.databases import postgres_database
+from tests.support.router import running_router
+from tests.support.services import served
+
+pytestmark = pytest.mark.schema("intake")
 
 
 @asynccontextmanager
@@ -32,19 +30,11 @@ async def another_database(database_url: str, tmp_path: Path, name: str) -> Asyn
         yield url
 
 
-@asynccontextmanager
-async def running_payouts(
-    database_url: str, broker: LocalBroker
-) -> AsyncIterator[httpx.AsyncClient]:
-    await upgrade(database_url, PAYOUTS_MIGRATIONS, PayoutsBase.metadata)
-    settings = PayoutsSettings(
-        admin_token=ADMIN_TOKEN,
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        kafka_topic_partitions=2,
-        database_url=database_url,
-    )
-    async with serve(create_payouts(settings)) as url, httpx.AsyncClient(base_url=url) as http:
-        yield http
+@pytest.fixture
+async def intake(database_url: str, broker: LocalBroker) -> AsyncIterator[Intake]:
+    """Intake served with its relay on ``broker``."""
+    async with served("intake", database_url, broker.bootstrap_servers) as running:
+        yield Intake(running)
 
 
 async def test_a_hundred_new_keys_work_on_router_and_payouts_at_once(
@@ -54,8 +44,9 @@ async def test_a_hundred_new_keys_work_on_router_and_payouts_at_once(
         another_database(database_url, tmp_path, "router") as router_db,
         another_database(database_url, tmp_path, "payouts") as payouts_db,
         running_router(router_db, broker) as (router, _),
-        running_payouts(payouts_db, broker) as payouts,
+        served("payouts", payouts_db, broker.bootstrap_servers) as payouts_service,
     ):
+        payouts = payouts_service.client
         refused = []
         for n in range(100):
             created = await intake.partner(f"Partner {n}", ["installation"], ["berlin"])

@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook
 
 from crosslead_common.db import Database
-from crosslead_common.localstack import free_port
+from crosslead_local.localstack import free_port
 from crosslead_router import dispatcher as dispatcher_module
 from crosslead_router.delivery import Job
 from crosslead_router.dispatcher import Dispatcher

@@ -10,25 +10,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from crosslead_common.db import Database
 from crosslead_common.events import LeadDelivered, LeadRouted, Topic, WebhookEndpointDisabled
-from crosslead_common.localstack import LocalBroker
-from tests.integration.router_support import (
-    agreement,
-    bearer,
-    lead,
-    of_type,
-    partner,
-    projection_size,
-    publish,
-    read_until,
-    running_router,
-    webhook_receiver,
-)
-from tests.support import ADMIN_TOKEN, eventually
+from crosslead_local.localstack import LocalBroker
+from tests.support import ADMIN_TOKEN, bearer, eventually
+from tests.support.kafka import publish, read_until
+from tests.support.router import agreement, lead, of_type, partner, projection_size, running_router
+from tests.support.webhooks import webhook_receiver
+
+pytestmark = pytest.mark.schema("router")
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
@@ -341,6 +335,7 @@ async def test_an_endpoint_failing_for_the_set_time_is_disabled_and_its_partner_
             lambda evs: any(e.type == WebhookEndpointDisabled.event_type for e in evs),
         )
         [event] = [e.payload() for e in disabled if e.type == WebhookEndpointDisabled.event_type]
+        assert isinstance(event, WebhookEndpointDisabled)
         assert (event.partner_id, event.endpoint_id, event.reason) == (
             FITTER.id,
             endpoint["id"],

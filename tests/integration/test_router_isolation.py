@@ -8,27 +8,22 @@ import asyncio
 import json
 import statistics
 from datetime import datetime
+from typing import Any
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 
 from crosslead_common.db import Database
 from crosslead_common.events import LeadDelivered, Topic
-from crosslead_common.localstack import LocalBroker
-from tests.integration.router_support import (
-    Receiver,
-    agreement,
-    lead,
-    of_type,
-    partner,
-    projection_size,
-    publish,
-    read_until,
-    running_router,
-    webhook_receiver,
-)
+from crosslead_local.localstack import LocalBroker
 from tests.integration.test_router_delivery import deliveries, register_endpoint
 from tests.support import eventually
+from tests.support.kafka import publish, read_until
+from tests.support.router import agreement, lead, of_type, partner, projection_size, running_router
+from tests.support.webhooks import Receiver, webhook_receiver
+
+pytestmark = pytest.mark.schema("router")
 
 SHOP = partner("shop", "north", "south")
 HEALTHY = partner("healthy", "north")
@@ -48,12 +43,12 @@ async def healthy_latencies(
         lead_id = f"{prefix}-{n}"
         await publish(broker, lead(lead_id, SHOP.id, "north"))
 
-        async def delivered(lead_id: str = lead_id) -> dict[str, object] | None:
+        async def delivered(lead_id: str = lead_id) -> dict[str, Any] | None:
             seen = await deliveries(http, HEALTHY.key, lead_id)
             return seen[0] if seen and seen[0]["status"] == "delivered" else None
 
         seen = await eventually(delivered)
-        [attempt] = seen["attempts"]  # type: ignore[misc]
+        [attempt] = seen["attempts"]
         sent = datetime.fromisoformat(attempt["at"])
         latencies.append((sent - datetime.fromisoformat(str(seen["created_at"]))).total_seconds())
     return latencies

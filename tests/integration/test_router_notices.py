@@ -9,6 +9,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from standardwebhooks import Webhook
 
 from crosslead_common.events import (
@@ -16,21 +17,15 @@ from crosslead_common.events import (
     ConversionReported,
     LeadAccepted,
     LeadRejected,
-    PercentCommission,
 )
-from crosslead_common.localstack import LocalBroker
-from tests.integration.router_support import (
-    Receiver,
-    agreement,
-    bearer,
-    lead,
-    partner,
-    projection_size,
-    publish,
-    running_router,
-    webhook_receiver,
-)
-from tests.support import eventually
+from crosslead_common.terms import PercentCommission
+from crosslead_local.localstack import LocalBroker
+from tests.support import bearer, eventually
+from tests.support.kafka import publish
+from tests.support.router import agreement, lead, partner, projection_size, running_router
+from tests.support.webhooks import Receiver, webhook_receiver
+
+pytestmark = pytest.mark.schema("router")
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
