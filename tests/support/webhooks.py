@@ -93,9 +93,14 @@ class Receiver:
 
         return Starlette(routes=[Route("/hooks/{partner}", hook, methods=["POST"])])
 
-    def offers_for(self, lead_id: str) -> list[Offer]:
-        """Verified webhooks about ``lead_id``, in order of arrival."""
-        return [o for o in self.offers if o.body["data"]["lead_id"] == lead_id]
+    def offers_for(self, lead_id: str, kind: str = "lead.offered") -> list[Offer]:
+        """Verified webhooks of type ``kind`` (offers unless told) about ``lead_id``, in order
+        of arrival."""
+        return [
+            o
+            for o in self.offers
+            if o.body["type"] == kind and o.body["data"].get("lead_id") == lead_id
+        ]
 
 
 @asynccontextmanager
