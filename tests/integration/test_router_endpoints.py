@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -68,8 +69,13 @@ async def ended(http: httpx.AsyncClient, delivery_id: str, status: str) -> dict[
     return await eventually(probe)
 
 
-async def send_test(http: httpx.AsyncClient, endpoint_id: str, token: str = FITTER.key) -> str:
-    response = await http.post(f"/v1/webhook-endpoints/{endpoint_id}/test", headers=bearer(token))
+async def send_test(
+    http: httpx.AsyncClient, endpoint_id: str, token: str = FITTER.key, trace_id: str | None = None
+) -> str:
+    headers = bearer(token)
+    if trace_id is not None:
+        headers["traceparent"] = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    response = await http.post(f"/v1/webhook-endpoints/{endpoint_id}/test", headers=headers)
     assert response.status_code == 202, response.text
     delivery_id: str = response.json()["delivery_id"]
     return delivery_id
@@ -126,7 +132,9 @@ async def test_test_event_filters_and_cursor_paging(broker: LocalBroker, databas
     ):
         await set_up(broker, db)
         endpoint = await create(http, f"{hooks_url}/hooks/fitter", description="CRM")
-        sent = [await send_test(http, endpoint["id"]) for _ in range(2)]
+        trace_id = secrets.token_hex(16)
+        sent = [await send_test(http, endpoint["id"], trace_id=trace_id)]
+        sent.append(await send_test(http, endpoint["id"]))
         sent.append(await send_test(http, endpoint["id"], token=ADMIN_TOKEN))
         for delivery_id in sent:
             seen = await ended(http, delivery_id, "delivered")
@@ -134,6 +142,11 @@ async def test_test_event_filters_and_cursor_paging(broker: LocalBroker, databas
             assert seen["endpoint_id"] == endpoint["id"]
         tests = receiver.requests["fitter"]
         assert len(tests) == 3
+        # The test webhook continues the trace of the request that asked for it.
+        traced = [
+            r for r in tests if r.headers.get("traceparent", "").startswith(f"00-{trace_id}-")
+        ]
+        assert len(traced) == 1
         for request in tests:
             body = Webhook(endpoint["secret"]).verify(request.body, request.headers)
             assert body["type"] == "webhook.test"
