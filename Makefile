@@ -57,6 +57,7 @@ bench: setup ## Throughput and latency, each against a baseline measured in the 
 	$(PY) -m tests.bench.routing
 	$(PY) -m tests.bench.payouts
 	$(PY) -m tests.bench.telemetry
+	$(PY) -m tests.bench.delivery
 
 clean:
 	rm -rf var .venv .tools .pytest_cache .mypy_cache .ruff_cache

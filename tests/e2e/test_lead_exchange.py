@@ -91,6 +91,15 @@ async def test_a_lead_travels_from_shop_to_installer_and_earns_commission(
 
     assert (await client.get("intake", f"/v1/leads/{lead_id}", outsider.auth)).status_code == 404
     assert hooks.offers_for(lead_id) == [offer]  # never offered twice, never to munich
+    # The fitter, which reported the deal, also hears of the commission on it, signed.
+    [accrued] = await eventually(
+        lambda: hooks.offers_for(lead_id, "commission.accrued"), timeout=30
+    )
+    assert accrued.partner_id == fitter.id
+    assert (accrued.body["data"]["commission"], accrued.body["data"]["currency"]) == (
+        "100.00",
+        "EUR",
+    )
 
     types = await client.until_recorded(lead_id, "commission_reversed")
     lifecycle = [

@@ -75,8 +75,26 @@ async def test_one_lead_moves_every_metric_and_one_trace_reaches_the_webhook(
     assert re.fullmatch(rf"00-{trace_id}-[0-9a-f]{{16}}-01", offer.headers["traceparent"])
 
     await client.accept(fitter, lead_id)
-    await client.report_deal(fitter, lead_id, "deal-1", "won", "1000.00")
+    deal_trace = secrets.token_hex(16)
+    reported = await client.http.post(
+        client.url("intake", "/v1/conversions"),
+        headers={**fitter.auth, "traceparent": f"00-{deal_trace}-{secrets.token_hex(8)}-01"},
+        json={
+            "lead_id": lead_id,
+            "external_id": "deal-1",
+            "status": "won",
+            "amount": "1000.00",
+            "currency": "EUR",
+        },
+    )
+    assert reported.status_code == 202, reported.text
     await client.until_recorded(lead_id, "commission_accrued")
+    # The fitter hears of the commission by a webhook that continues the deal's trace
+    # (intake → payouts → router).
+    [accrued] = await eventually(
+        lambda: hooks.offers_for(lead_id, "commission.accrued"), timeout=30
+    )
+    assert re.fullmatch(rf"00-{deal_trace}-[0-9a-f]{{16}}-01", accrued.headers["traceparent"])
     run = await client.http.post(
         client.url("payouts", "/v1/payout-runs"), headers=ADMIN, json={"currency": "EUR"}
     )

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from crosslead_common.db import Database
-from crosslead_router import routing, service
+from crosslead_router import endpoints, routing, service
 from crosslead_router.dispatcher import Dispatcher
 from tests.support import ADMIN_TOKEN, bearer, eventually
 from tests.support.router import PartnerSpec, agreement, lead, partner
@@ -59,16 +59,34 @@ async def test_endpoints_belong_to_their_partner(
     )
     assert created.status_code == 201, created.text
     endpoint = created.json()
-    assert set(endpoint) == {"id", "url", "description", "secret", "created_at"}
+    secret = endpoint.pop("secret")
+    assert secret.startswith("whsec_")
+    assert set(endpoint) == {
+        "id",
+        "url",
+        "description",
+        "status",
+        "disabled_reason",
+        "event_types",
+        "created_at",
+    }
     assert (endpoint["url"], endpoint["description"]) == (PUBLIC_URL, "CRM intake")
-    assert endpoint["secret"].startswith("whsec_")
+    assert (endpoint["status"], endpoint["disabled_reason"]) == ("enabled", None)
+    assert "lead.offered" in endpoint["event_types"]
 
+    # Lists never show secrets; the endpoint's own partner (and the operator) can fetch it.
     mine = await http.get("/v1/webhook-endpoints", headers=bearer(FITTER.key))
     assert mine.json() == {"items": [endpoint]}
+    path = f"/v1/webhook-endpoints/{endpoint['id']}"
+    for who in (FITTER.key, ADMIN_TOKEN):
+        got = await http.get(f"{path}/secret", headers=bearer(who))
+        assert got.json() == {"secret": secret}
+    assert_problem(await http.get(f"{path}/secret", headers=bearer(SHOP.key)), 404)
+    everyone = await http.get("/v1/webhook-endpoints", headers=bearer(ADMIN_TOKEN))
+    assert everyone.json() == {"items": [endpoint]}
     theirs = await http.get("/v1/webhook-endpoints", headers=bearer(SHOP.key))
     assert theirs.json() == {"items": []}
 
-    path = f"/v1/webhook-endpoints/{endpoint['id']}"
     assert_problem(await http.delete(path, headers=bearer(SHOP.key)), 404)
     assert (await http.delete(path, headers=bearer(FITTER.key))).status_code == 204
     assert_problem(await http.delete(path, headers=bearer(FITTER.key)), 404)
@@ -137,7 +155,7 @@ async def test_an_endpoint_that_now_resolves_inside_is_refused_at_delivery_time(
     async with webhook_receiver() as (receiver, hooks_url), running(Dispatcher(db, settings).run):
         # Saved before the check existed, or its DNS changed since: it now points inside.
         async with db.transaction() as session:
-            await service.create_endpoint(session, FITTER.id, f"{hooks_url}/hooks/fitter", None)
+            await endpoints.create(session, FITTER.id, f"{hooks_url}/hooks/fitter", None)
             await service.record_agreement(
                 session, agreement("agr-1", SHOP.id, FITTER.id), at=datetime.now(UTC)
             )

@@ -3,6 +3,7 @@ every request and verifies signatures with the independent ``standardwebhooks`` 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -44,7 +45,9 @@ class Offer:
 class Receiver:
     """Webhook endpoints of several partners at ``/hooks/{partner}``.
 
-    Every request is kept in ``requests``. While ``failures[partner]`` is above zero the
+    Every request is kept in ``requests``. A partner in ``hanging`` gets no answer until
+    ``release`` is set (the receiver sets it when it stops); ``in_flight`` and
+    ``most_in_flight`` count its open requests. While ``failures[partner]`` is above zero the
     endpoint answers 500 (and counts down). Once a partner's signing secret is in
     ``secrets``, each request is verified: a bad signature is answered 401 and counted in
     ``rejected_signatures``, a good one is kept in ``offers``; otherwise the answer is 204.
@@ -55,12 +58,25 @@ class Receiver:
     secrets: dict[str, str] = field(default_factory=dict)
     offers: list[Offer] = field(default_factory=list)
     rejected_signatures: int = 0
+    hanging: set[str] = field(default_factory=set)
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    most_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Starlette:
         async def hook(request: Request) -> Response:
             partner = request.path_params["partner"]
             headers, body = dict(request.headers), await request.body()
             self.requests[partner].append(Received(headers, body))
+            if partner in self.hanging:
+                self.in_flight[partner] += 1
+                self.most_in_flight[partner] = max(
+                    self.most_in_flight[partner], self.in_flight[partner]
+                )
+                try:
+                    await self.release.wait()
+                finally:
+                    self.in_flight[partner] -= 1
             if self.failures.get(partner, 0) > 0:
                 self.failures[partner] -= 1
                 return Response(status_code=500)
@@ -77,9 +93,14 @@ class Receiver:
 
         return Starlette(routes=[Route("/hooks/{partner}", hook, methods=["POST"])])
 
-    def offers_for(self, lead_id: str) -> list[Offer]:
-        """Verified webhooks about ``lead_id``, in order of arrival."""
-        return [o for o in self.offers if o.body["data"]["lead_id"] == lead_id]
+    def offers_for(self, lead_id: str, kind: str = "lead.offered") -> list[Offer]:
+        """Verified webhooks of type ``kind`` (offers unless told) about ``lead_id``, in order
+        of arrival."""
+        return [
+            o
+            for o in self.offers
+            if o.body["type"] == kind and o.body["data"].get("lead_id") == lead_id
+        ]
 
 
 @asynccontextmanager
@@ -87,4 +108,7 @@ async def webhook_receiver() -> AsyncIterator[tuple[Receiver, str]]:
     """A receiver served on a free port; yields it and its base URL."""
     receiver = Receiver()
     async with serve(receiver.app()) as url:
-        yield receiver, url
+        try:
+            yield receiver, url
+        finally:
+            receiver.release.set()  # hanging requests end, so the server can stop

@@ -38,7 +38,13 @@ CONTRACT = {
         ("post", "/v1/webhook-endpoints"),
         ("get", "/v1/webhook-endpoints"),
         ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
+        ("get", "/v1/webhook-endpoints/{endpoint_id}/secret"),
+        ("patch", "/v1/webhook-endpoints/{endpoint_id}"),
+        ("post", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),
+        ("post", "/v1/webhook-endpoints/{endpoint_id}/test"),
+        ("post", "/v1/webhook-endpoints/{endpoint_id}/recover"),
         ("get", "/v1/deliveries"),
+        ("post", "/v1/deliveries/{delivery_id}/retry"),
     },
     "payouts": {("get", "/v1/statements"), ("get", "/v1/managers/{manager_id}/earnings")},
 }
@@ -80,3 +86,22 @@ def test_errors_are_documented_as_problem_details() -> None:
     assert {"title", "status", "detail", "errors"} <= invalid["content"][
         "application/problem+json"
     ]["schema"]["properties"].keys()
+
+
+def test_the_router_documents_every_webhook_type_it_sends() -> None:
+    webhooks = apps()["router"].openapi()["webhooks"]
+    assert set(webhooks) == {
+        "lead.offered",
+        "lead.withdrawn",
+        "lead.delivered",
+        "lead.accepted",
+        "lead.rejected",
+        "lead.unroutable",
+        "lead.converted",
+        "commission.accrued",
+        "commission.reversed",
+        "payout.settled",
+        "webhook.test",
+    }
+    body = webhooks["lead.converted"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("Webhook_LeadConvertedData_")

@@ -230,3 +230,15 @@ def test_the_decision_moves_candidates_that_lost_their_capacity_to_the_excluded(
     assert decision.chosen_partner_id == second.target.partner_id
     assert [c.partner_id for c in decision.candidates] == [second.target.partner_id]
     assert decision.excluded == (lost,)
+
+
+def test_a_partner_without_an_enabled_endpoint_is_left_out_and_the_lead_waits_for_it() -> None:
+    targets = [target("fitter"), target("unreachable")]
+    situation = Situation(now=NOW, unreachable=frozenset({"unreachable"}))
+    assert ranked(LEAD, targets, situation) == ["fitter"]
+    assert reasons(LEAD, targets, situation) == {"unreachable": "no_endpoint"}
+    alone = rank(LEAD, [target("unreachable")], situation)
+    assert blocked(LEAD, alone.excluded) == (
+        "waiting",
+        "no partner can take the lead now (no_endpoint)",
+    )

@@ -39,7 +39,7 @@ def test_webhook_ids_are_unique_msg_ids() -> None:
 def test_the_reference_library_verifies_what_we_sign() -> None:
     secret = new_secret()
     body = '{"type":"lead.offered","data":{"customer":{"name":"Zoë"}}}'.encode()
-    headers = webhook_headers(secret, new_webhook_id(), int(time.time()), body)
+    headers = webhook_headers([secret], new_webhook_id(), int(time.time()), body)
     assert Webhook(secret).verify(body, headers) == {
         "type": "lead.offered",
         "data": {"customer": {"name": "Zoë"}},
@@ -49,7 +49,7 @@ def test_the_reference_library_verifies_what_we_sign() -> None:
 def test_the_reference_library_rejects_a_tampered_body_or_another_secret() -> None:
     secret = new_secret()
     body = b'{"lead_id":"l1"}'
-    headers = webhook_headers(secret, new_webhook_id(), int(time.time()), body)
+    headers = webhook_headers([secret], new_webhook_id(), int(time.time()), body)
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(b'{"lead_id":"l2"}', headers)
     with pytest.raises(WebhookVerificationError):
@@ -59,3 +59,14 @@ def test_the_reference_library_rejects_a_tampered_body_or_another_secret() -> No
 def test_a_secret_without_the_prefix_is_refused() -> None:
     with pytest.raises(ValueError, match="whsec_"):
         sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY)
+
+
+def test_during_a_rotation_either_secret_verifies_and_a_third_does_not() -> None:
+    new, old = new_secret(), new_secret()
+    body = b'{"type":"webhook.test","data":{}}'
+    headers = webhook_headers([new, old], new_webhook_id(), int(time.time()), body)
+    assert headers["webhook-signature"].count("v1,") == 2
+    assert Webhook(new).verify(body, headers) == {"type": "webhook.test", "data": {}}
+    assert Webhook(old).verify(body, headers) == {"type": "webhook.test", "data": {}}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)

@@ -39,6 +39,7 @@ PUBLISHERS: dict[str, str] = {
             "crosslead.lead.delivered.v1",
             "crosslead.lead.delivery_failed.v1",
             "crosslead.lead.expired.v1",
+            "crosslead.webhook_endpoint.disabled.v1",
         ),
         "router",
     ),

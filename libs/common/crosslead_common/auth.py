@@ -1,12 +1,17 @@
 """API-key authentication.
 
-A partner's key is shown once, when the partner is created; services store and compare only
-its SHA-256 hash (keys are 256-bit random, so a fast hash is safe and lookups stay O(1)). The
-operator authenticates with the admin token from the environment.
+A partner's key is shown once, when the partner is created. A key is signed: ``clk_`` +
+``<partner id>.<256 random bits>.<HMAC-SHA256 of both>`` under a key every service derives from
+the same setting, so every service accepts it from the first call, before the partner's
+registration has reached it. Keys without a signature (issued before) are compared by their
+SHA-256 hash with the ones the services have stored (they are 256-bit random, so a fast hash is
+safe and lookups stay O(1)). The operator authenticates with the admin token from the
+environment.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -25,6 +30,8 @@ __all__ = [
     "hash_api_key",
     "new_api_key",
     "require_admin",
+    "signed_partner",
+    "signing_key",
 ]
 
 API_KEY_PREFIX = "clk_"
@@ -47,8 +54,34 @@ class Principal:
         return self.is_admin or self.partner_id == partner_id
 
 
-def new_api_key() -> str:
-    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+def signing_key(admin_token: str, api_key_secret: str | None) -> bytes:
+    """The key API keys are signed with: ``api_key_secret`` if set, else derived from the
+    admin token (which every service has)."""
+    if api_key_secret:
+        return api_key_secret.encode()
+    return hmac.new(admin_token.encode(), b"crosslead/api-key-signing", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, partner_id: str, nonce: str) -> str:
+    digest = hmac.new(key, f"{partner_id}.{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def new_api_key(partner_id: str | None = None, key: bytes | None = None) -> str:
+    """A fresh API key; signed for ``partner_id`` when a signing ``key`` is given."""
+    nonce = secrets.token_urlsafe(32)
+    if partner_id is None or key is None:
+        return API_KEY_PREFIX + nonce
+    return f"{API_KEY_PREFIX}{partner_id}.{nonce}.{_mac(key, partner_id, nonce)}"
+
+
+def signed_partner(token: str, key: bytes) -> str | None:
+    """The partner a signed API key was issued to, or None if it is not one validly signed."""
+    parts = token.removeprefix(API_KEY_PREFIX).split(".")
+    if not token.startswith(API_KEY_PREFIX) or len(parts) != 3 or not all(parts):
+        return None
+    partner_id, nonce, mac = parts
+    return partner_id if hmac.compare_digest(mac, _mac(key, partner_id, nonce)) else None
 
 
 def hash_api_key(key: str) -> str:
@@ -63,12 +96,19 @@ def _bearer_token(request: Request) -> str:
 
 
 async def authenticate(
-    request: Request, session: AsyncSession, admin_token: str, lookup: PartnerLookup
+    request: Request,
+    session: AsyncSession,
+    admin_token: str,
+    lookup: PartnerLookup,
+    key: bytes | None = None,
 ) -> Principal:
-    """Resolve the bearer token to a principal, or raise 401."""
+    """Resolve the bearer token to a principal, or raise 401: the admin token, an API key
+    signed with ``key``, or one whose hash ``lookup`` knows."""
     token = _bearer_token(request)
     if hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(partner_id=None)
+    if key is not None and (signed := signed_partner(token, key)) is not None:
+        return Principal(partner_id=signed)
     if token.startswith(API_KEY_PREFIX):
         partner_id = await lookup(session, hash_api_key(token))
         if partner_id is not None:

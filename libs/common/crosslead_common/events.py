@@ -56,6 +56,7 @@ __all__ = [
     "Topic",
     "UndecodableEvent",
     "Warmth",
+    "WebhookEndpointDisabled",
     "decode",
     "dlq_topic",
 ]
@@ -254,6 +255,24 @@ class AgreementEnded(EventData):
 
     def subject(self) -> str:
         return self.agreement_id
+
+
+class WebhookEndpointDisabled(EventData):
+    """The router stopped sending to a partner's webhook endpoint: every attempt at it failed
+    for the configured time (``reason: "failing"``). Its partner gets no offers (nor other
+    webhooks) through it until it is enabled again."""
+
+    event_type: ClassVar[str] = "crosslead.webhook_endpoint.disabled.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    partner_id: str
+    endpoint_id: str
+    url: str
+    reason: str
+    failing_since: datetime
+
+    def subject(self) -> str:
+        return self.partner_id
 
 
 # --- the life of a lead (topic crosslead.leads, key lead_id) ----------------------------------

@@ -236,6 +236,7 @@ async def current_principal(request: Request) -> Principal:
             session,
             runtime.settings.admin_token.get_secret_value(),
             runtime.partner_lookup,
+            runtime.settings.api_key_signing_key(),
         )
 
 

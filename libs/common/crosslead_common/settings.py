@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from crosslead_common.auth import signing_key
+
 __all__ = ["ServiceSettings"]
 
 
@@ -35,6 +37,11 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_seconds: float = Field(
         10.0, ge=1, le=300, validation_alias=_shared("KAFKA_SESSION_TIMEOUT_SECONDS")
     )
+    #: The key partners' API keys are signed with (at least 32 characters), the same on every
+    #: service. Unset: derived from the admin token.
+    api_key_secret: SecretStr | None = Field(
+        None, min_length=32, validation_alias=_shared("API_KEY_SECRET")
+    )
     database_url: str
     outbox_poll_interval_seconds: float = Field(1.0, gt=0)
     #: ``text`` (readable) or ``json`` (one object per line, for log collectors).
@@ -51,3 +58,7 @@ class ServiceSettings(BaseSettings):
     )
     #: Metrics and trace spans; off only to measure what they cost.
     telemetry: bool = Field(True, validation_alias=_shared("TELEMETRY"))
+
+    def api_key_signing_key(self) -> bytes:
+        secret = self.api_key_secret.get_secret_value() if self.api_key_secret else None
+        return signing_key(self.admin_token.get_secret_value(), secret)

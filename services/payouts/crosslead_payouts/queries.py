@@ -58,11 +58,15 @@ class ManagerEarnings:
     totals: list[tuple[str, int]]  # (currency, minor units), sorted by currency
 
 
-async def statement(session: AsyncSession, partner_id: str, at: datetime) -> Statement:
+async def statement(
+    session: AsyncSession, partner_id: str, at: datetime, *, must_be_known: bool = True
+) -> Statement:
     """Everything on ``partner_id``'s account: totals per currency (with what is pending,
     available and paid at ``at``) and every commission line in time order. Raises a 404
-    problem for a partner this service has never heard of."""
-    if not await repository.partner_known(session, partner_id):
+    problem for a partner this service has never heard of when ``must_be_known`` (a partner
+    asking for its own, with a valid key, may be one whose registration is still on its way:
+    its statement is empty)."""
+    if must_be_known and not await repository.partner_known(session, partner_id):
         raise NotFound("partner")
     # Totals come from the very entries the lines are: two queries could see two different
     # moments of the ledger (READ COMMITTED), and a statement must add up.

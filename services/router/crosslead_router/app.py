@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crosslead_common.events import Topic
 from crosslead_common.runtime import Runtime, create_service_app
-from crosslead_router import repository
+from crosslead_router import repository, webhooks
 from crosslead_router.api import decisions, deliveries, webhook_endpoints
 from crosslead_router.consumers import handlers
 from crosslead_router.dispatcher import Dispatcher
@@ -29,16 +29,18 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
     policy = settings.routing_policy()
     runtime.add_consumer(
         group_id="crosslead-router",
-        topics=[Topic.PARTNERS, Topic.LEADS, Topic.CONVERSIONS],
+        topics=[Topic.PARTNERS, Topic.LEADS, Topic.CONVERSIONS, Topic.COMMISSIONS],
         handlers=handlers(policy),
     )
     runtime.add_worker("webhook-dispatcher", Dispatcher(runtime.db, settings).run)
     runtime.add_worker("deadlines", deadline_watcher(runtime.db, settings, policy).run)
     runtime.add_worker("waiting", waiting_router(runtime.db, settings, policy).run)
     runtime.add_worker("capacity-sweeper", capacity_sweeper(runtime.db).run)
-    return create_service_app(
+    app = create_service_app(
         title="Crosslead router",
         description="Matches leads to partners and delivers them as signed webhooks.",
         runtime=runtime,
         routers=[webhook_endpoints.router, deliveries.router, decisions.router],
     )
+    webhooks.document(app)
+    return app

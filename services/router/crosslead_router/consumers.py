@@ -1,5 +1,5 @@
-"""Thin event handlers: ``crosslead.partners``, ``crosslead.leads`` and ``crosslead.conversions``
-→ one service call each.
+"""Thin event handlers: ``crosslead.partners``, ``crosslead.leads``, ``crosslead.conversions``
+and ``crosslead.commissions`` → one use case each (a conversion also becomes a notice).
 
 Events on those topics that are not registered here (the router's own, for instance) are
 skipped by the consumer. Intake publishes ``lead.duplicate`` instead of ``lead.received`` for a
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,
+    CommissionAccrued,
+    CommissionReversed,
     ConversionReported,
     Envelope,
     LeadAccepted,
@@ -20,9 +22,10 @@ from crosslead_common.events import (
     LeadRejected,
     PartnerRegistered,
     PartnerUpdated,
+    PayoutSettled,
 )
 from crosslead_common.kafka import Handlers
-from crosslead_router import routing, service
+from crosslead_router import notices, routing, service
 from crosslead_router.routing import RoutingPolicy
 
 __all__ = ["handlers"]
@@ -66,12 +69,33 @@ def handlers(policy: RoutingPolicy) -> Handlers:
 
     @on.on(LeadRejected)
     async def lead_rejected(session: AsyncSession, event: LeadRejected, envelope: Envelope) -> None:
-        await routing.record_answer(session, event.lead_id, event.partner_id, "rejected", policy)
+        await routing.record_answer(
+            session, event.lead_id, event.partner_id, "rejected", policy, reason=event.reason
+        )
 
     @on.on(ConversionReported)
     async def conversion_reported(
         session: AsyncSession, event: ConversionReported, envelope: Envelope
     ) -> None:
         await routing.record_conversion(session, event)
+        await notices.conversion(session, event)
+
+    @on.on(CommissionAccrued)
+    async def commission_accrued(
+        session: AsyncSession, event: CommissionAccrued, envelope: Envelope
+    ) -> None:
+        await notices.commission(session, event)
+
+    @on.on(CommissionReversed)
+    async def commission_reversed(
+        session: AsyncSession, event: CommissionReversed, envelope: Envelope
+    ) -> None:
+        await notices.commission(session, event)
+
+    @on.on(PayoutSettled)
+    async def payout_settled(
+        session: AsyncSession, event: PayoutSettled, envelope: Envelope
+    ) -> None:
+        await notices.payout_settled(session, event)
 
     return on

@@ -8,16 +8,20 @@ deadline being enforced for the same lead cannot deadlock.
 from __future__ import annotations
 
 import random
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import utcnow
-from crosslead_common.events import LeadDelivered, LeadDeliveryFailed
-from crosslead_router import repository
+from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, WebhookEndpointDisabled
+from crosslead_router import notices, repository
 from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
+from crosslead_router.offers import WEBHOOK_TYPES, webhook_type_of
 from crosslead_router.retries import RetryPolicy
+from crosslead_router.webhooks import LeadDeliveredData
 
 __all__ = [
     "Job",
@@ -25,21 +29,24 @@ __all__ = [
     "claim_due",
     "next_attempt_time",
     "record_outcome",
+    "record_outcomes",
 ]
 
 
 @dataclass(frozen=True)
 class Job:
-    """One attempt to make: what to send, and where (``url`` None: no endpoint yet)."""
+    """One attempt to make: what to send, and where (``url`` None: no endpoint for it)."""
 
     delivery_id: str
-    lead_id: str
+    lead_id: str | None
     partner_id: str
     webhook_id: str
     body: str
     attempt: int
     url: str | None
-    secret: str | None
+    #: The endpoint's secrets to sign with: the current one, then a rotated one still valid.
+    secrets: tuple[str, ...] = ()
+    endpoint_id: str | None = None
     traceparent: str | None = None
 
 
@@ -60,20 +67,31 @@ class Outcome:
 
 
 async def claim_due(
-    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession,
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    per_partner: int = 1_000_000,
+    busy: Mapping[str, int] | None = None,
+    blocked: Collection[str] = (),
 ) -> list[Job]:
-    """Take up to ``limit`` due deliveries. Each one's next attempt time is pushed ``lease``
-    ahead, so no other dispatcher takes it while this attempt is in flight, and a dispatcher
-    that dies mid-attempt only delays it by the lease."""
+    """Take up to ``limit`` due deliveries, shared fairly among partners (see
+    :func:`repository.lock_due_deliveries` for ``per_partner``, ``busy`` and ``blocked``).
+    Each one's next attempt time is pushed ``lease`` ahead, so no other dispatcher takes it
+    while this attempt is in flight, and a dispatcher that dies mid-attempt only delays it by
+    the lease."""
     jobs = []
-    newest: dict[str, WebhookEndpoint | None] = {}
-    for row in await repository.lock_due_deliveries(session, now, limit):
+    endpoints: dict[str, Sequence[WebhookEndpoint]] = {}
+    rows = await repository.lock_due_deliveries(
+        session, now, limit, per_partner=per_partner, busy=busy, blocked=blocked
+    )
+    for row in rows:
         row.next_attempt_at = now + lease
-        if row.partner_id not in newest:
-            endpoints = await repository.active_endpoints(session, row.partner_id)
-            # Deliberately simple: an offer goes to the partner's newest active endpoint only.
-            newest[row.partner_id] = endpoints[0] if endpoints else None
-        endpoint = newest[row.partner_id]
+        if row.partner_id not in endpoints:
+            endpoints[row.partner_id] = await repository.active_endpoints(session, row.partner_id)
+        endpoint = _endpoint_for(row, endpoints[row.partner_id])
+        row.endpoint_id = endpoint.id if endpoint else row.endpoint_id
         jobs.append(
             Job(
                 delivery_id=row.id,
@@ -83,56 +101,139 @@ async def claim_due(
                 body=row.body,
                 attempt=row.attempt_count + 1,
                 url=endpoint.url if endpoint else None,
-                secret=endpoint.secret if endpoint else None,
+                secrets=_secrets(endpoint, now) if endpoint else (),
+                endpoint_id=endpoint.id if endpoint else None,
                 traceparent=row.traceparent,
             )
         )
     return jobs
 
 
+def _endpoint_for(row: Delivery, endpoints: Sequence[WebhookEndpoint]) -> WebhookEndpoint | None:
+    """A test event goes to the endpoint it was made for (even a disabled one); anything else
+    to the partner's newest enabled endpoint that receives its type."""
+    if row.kind == "test":
+        return next((e for e in endpoints if e.id == row.endpoint_id), None)
+    kind = webhook_type_of(row.kind)
+    for endpoint in endpoints:
+        if endpoint.status == "enabled" and kind in (endpoint.event_types or WEBHOOK_TYPES):
+            return endpoint
+    return None
+
+
+def _secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret and until is not None and until > now:
+        return (endpoint.secret, endpoint.previous_secret)
+    return (endpoint.secret,)
+
+
 async def record_outcome(
-    session: AsyncSession, job: Job, outcome: Outcome, policy: RetryPolicy, rng: random.Random
+    session: AsyncSession,
+    job: Job,
+    outcome: Outcome,
+    policy: RetryPolicy,
+    rng: random.Random,
+    *,
+    disable_after: timedelta = timedelta(days=5),
 ) -> None:
-    """Log the attempt; then the delivery is done (LeadDelivered), rescheduled, or given up
-    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so."""
-    lead = await repository.routed_lead(session, job.lead_id, for_update=True)
-    row = await repository.delivery(session, job.delivery_id, for_update=True)
-    if lead is None or row is None:
-        return
-    await repository.add(
-        session,
-        DeliveryAttempt(
-            delivery_id=row.id,
-            at=outcome.at,
-            url=outcome.url,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            duration_ms=outcome.duration_ms,
-        ),
+    """:func:`record_outcomes` for one attempt."""
+    await record_outcomes(session, [(job, outcome)], policy, rng, disable_after=disable_after)
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    done: Sequence[tuple[Job, Outcome]],
+    policy: RetryPolicy,
+    rng: random.Random,
+    *,
+    disable_after: timedelta = timedelta(days=5),
+) -> None:
+    """Log each attempt; then its delivery is done (LeadDelivered), rescheduled, or given up
+    (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so.
+    An endpoint whose attempts have all failed for ``disable_after`` is disabled. The rows of
+    all attempts are read (and locked: leads, then deliveries, then endpoints) at once."""
+    lead_ids = sorted({job.lead_id for job, _ in done if job.lead_id is not None})
+    leads = await repository.routed_leads(session, lead_ids, for_update=True)
+    rows = await repository.deliveries_by_id(
+        session, sorted(job.delivery_id for job, _ in done), for_update=True
     )
-    row.attempt_count += 1
-    if row.status != "pending":
-        return
-    if outcome.ok:
-        await _delivered(session, lead, row, outcome.at)
-    else:
-        delay = policy.delay_after(row.attempt_count, rng)
-        await _failed(session, row, outcome.describe(), delay)
+    recorded = []
+    for job, outcome in done:
+        lead = leads.get(job.lead_id) if job.lead_id is not None else None
+        row = rows.get(job.delivery_id)
+        if row is None or (job.lead_id is not None and lead is None):
+            continue
+        recorded.append((job, outcome))
+        session.add(
+            DeliveryAttempt(
+                delivery_id=row.id,
+                at=outcome.at,
+                url=outcome.url,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                duration_ms=outcome.duration_ms,
+            )
+        )
+        row.attempt_count += 1
+        if row.status != "pending":
+            continue
+        if outcome.ok:
+            await _delivered(session, lead, row, outcome.at)
+        else:
+            delay = policy.delay_after(row.attempt_count, rng)
+            await _failed(session, row, outcome.describe(), delay)
+    await _endpoints_health(session, recorded, disable_after)
+
+
+async def _endpoints_health(
+    session: AsyncSession, done: Sequence[tuple[Job, Outcome]], disable_after: timedelta
+) -> None:
+    """An endpoint whose last attempt succeeded is not failing; one whose last attempts
+    failed is failing since the first of them (if it was not already)."""
+    outcomes: dict[str, list[Outcome]] = defaultdict(list)
+    for job, outcome in done:
+        if job.endpoint_id is not None:
+            outcomes[job.endpoint_id].append(outcome)
+    answered, failing = [], {}
+    for endpoint_id in sorted(outcomes):
+        ordered = sorted(outcomes[endpoint_id], key=lambda o: o.at)
+        last_ok = max((n for n, o in enumerate(ordered) if o.ok), default=-1)
+        if last_ok >= 0:
+            answered.append(endpoint_id)
+        if last_ok < len(ordered) - 1:
+            failing[endpoint_id] = ordered[last_ok + 1 :]
+    await repository.endpoints_answered(session, answered)
+    for endpoint_id, failures in failing.items():
+        disabled = await repository.endpoint_failed(
+            session, endpoint_id, failures[0].at, failures[-1].at, disable_after
+        )
+        if disabled is not None and disabled.failing_since is not None:
+            await outbox.add(
+                session,
+                WebhookEndpointDisabled(
+                    partner_id=disabled.partner_id,
+                    endpoint_id=disabled.id,
+                    url=disabled.url,
+                    reason="failing",
+                    failing_since=disabled.failing_since,
+                ),
+            )
 
 
 async def _delivered(
-    session: AsyncSession, lead: RoutedLead, row: Delivery, sent_at: datetime
+    session: AsyncSession, lead: RoutedLead | None, row: Delivery, sent_at: datetime
 ) -> None:
     row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
     row.last_error = None
-    if row.kind != "offer":  # a withdrawal reached the partner: nothing more to tell
+    if row.kind != "offer" or lead is None:  # only an offer's arrival is news to others
         return
     if lead.state == "routed":
         lead.state = "delivered"
     await outbox.add(
         session,
         LeadDelivered(
-            lead_id=row.lead_id,
+            lead_id=lead.lead_id,
             delivery_id=row.id,
             target_partner_id=row.partner_id,
             webhook_id=row.webhook_id,
@@ -140,6 +241,8 @@ async def _delivered(
             sent_at=sent_at,
         ),
     )
+    news = LeadDeliveredData(lead_id=lead.lead_id, partner_id=row.partner_id, delivered_at=sent_at)
+    await notices.notify(session, lead.source_partner_id, news, lead_id=lead.lead_id)
 
 
 async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float | None) -> None:
@@ -148,8 +251,8 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
     if delay is not None:
         row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         return
-    row.status, row.next_attempt_at = "failed", None
-    if row.kind != "offer":  # a withdrawal nobody received: the deadline passed anyway
+    row.status, row.next_attempt_at, row.failed_at = "failed", None, utcnow()
+    if row.kind != "offer" or row.lead_id is None:  # a withdrawal or a test: nothing to tell
         return
     await outbox.add(
         session,
@@ -163,6 +266,9 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
     )
 
 
-async def next_attempt_time(session: AsyncSession) -> datetime | None:
-    """When the earliest pending delivery is due (None if there is none)."""
-    return await repository.next_attempt_time(session)
+async def next_attempt_time(
+    session: AsyncSession, excluding: Collection[str] = ()
+) -> datetime | None:
+    """When the earliest pending delivery to a partner not in ``excluding`` is due (None if
+    there is none)."""
+    return await repository.next_attempt_time(session, excluding)

@@ -2,11 +2,12 @@
 plain values in, a ranking out.
 
 A partner is a candidate when an agreement from the lead's source covers the lead's need, the
-customer's consent covers it, it serves the lead's region, has not had the lead before, is not
-paused, is inside its opening hours and has capacity left. Each rule is a named :class:`Check`
-applied in order; a partner that fails one is excluded with that check's code. The first five
-are *hard* (nothing will change them while the lead waits); the last three are *soft*: when
-only they stand in the way, the lead waits for a partner to open.
+customer's consent covers it, it serves the lead's region, has not had the lead before, has an
+enabled webhook endpoint for offers (or has registered none yet), is not paused, is inside its
+opening hours and has capacity left. Each rule is a named :class:`Check` applied in order; a
+partner that fails one is excluded with that check's code. The first five are *hard* (nothing
+will change them while the lead waits); the last four are *soft*: when only they stand in the
+way, the lead waits for a partner to open.
 
 Candidates are ranked by a weighted sum of factors, each in [0, 1]; see :func:`score`.
 """
@@ -51,7 +52,7 @@ WEIGHTS: Mapping[str, float] = {
 PRIOR_OBSERVATIONS = 2
 
 #: Exclusions that may lift while a lead waits (a new capacity window, opening hours, un-pause).
-SOFT_EXCLUSIONS = frozenset({"paused", "schedule", "capacity"})
+SOFT_EXCLUSIONS = frozenset({"no_endpoint", "paused", "schedule", "capacity"})
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 
@@ -117,6 +118,8 @@ class Situation:
     used: Mapping[tuple[str, str], int] = field(default_factory=dict)
     #: Partners the lead was offered to before (they rejected it or let it expire).
     already_offered: frozenset[str] = frozenset()
+    #: Partners whose webhook endpoints are all disabled (or none receives offers).
+    unreachable: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,14 @@ CHECKS: tuple[Check, ...] = (
         "already_offered",
         lambda lead, t, s: (
             "was offered the lead before" if t.partner_id in s.already_offered else None
+        ),
+    ),
+    Check(
+        "no_endpoint",
+        lambda lead, t, s: (
+            "no enabled webhook endpoint receives its offers"
+            if t.partner_id in s.unreachable
+            else None
         ),
     ),
     Check("paused", lambda lead, t, s: "paused" if t.paused else None),

@@ -72,7 +72,7 @@ class Agreement(Base):
 
 
 class WebhookEndpoint(Base):
-    """Where a partner wants its offers; deleting one deactivates it (``deleted_at``)."""
+    """Where a partner wants its webhooks; deleting one deactivates it (``deleted_at``)."""
 
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_partner", "partner_id", "created_at"),)
@@ -83,6 +83,18 @@ class WebhookEndpoint(Base):
     description: Mapped[str | None] = mapped_column(String(500))
     # Kept readable: the router signs with it and the partner fetches it to verify.
     secret: Mapped[str] = mapped_column(String(100))
+    #: The secret before the last rotation: webhooks carry its signature too until
+    #: ``previous_secret_until``.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Webhook types it receives; None: all of them.
+    event_types: Mapped[list[str] | None] = mapped_column(JSON)
+    #: enabled | disabled
+    status: Mapped[str] = mapped_column(String(16), server_default="enabled")
+    #: Why it is disabled: ``manual`` (by its partner or the operator) or ``failing``.
+    disabled_reason: Mapped[str | None] = mapped_column(String(16))
+    #: The first failed attempt since its last success (None: the last attempt succeeded).
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -168,18 +180,26 @@ class Decision(Base):
 
 
 class Delivery(Base):
-    """One webhook about a lead to one partner: the offer, or later its withdrawal. Its webhook
-    id and body are fixed for every retry."""
+    """One webhook to one partner: an offer, its withdrawal, or a test event. Its webhook id
+    and body are fixed for every retry."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_endpoint", "endpoint_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    lead_id: Mapped[str] = mapped_column(ForeignKey("routed_leads.lead_id"), index=True)
+    #: The lead it is about (None for a test event).
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("routed_leads.lead_id"), index=True)
     partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    #: The endpoint it was last sent to; set when created for a test event, which goes
+    #: there only. None: the partner's newest enabled endpoint for its type.
+    endpoint_id: Mapped[str | None] = mapped_column(String(64))
     webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
-    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``)
-    kind: Mapped[str] = mapped_column(String(16), server_default="offer")
+    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``) | test (``webhook.test``) |
+    #: the webhook type of a notice (``lead.delivered``, ``commission.accrued``, ...)
+    kind: Mapped[str] = mapped_column(String(32), server_default="offer")
     body: Mapped[str] = mapped_column(Text)
     #: pending | delivered | failed | cancelled
     status: Mapped[str] = mapped_column(String(16))
@@ -191,6 +211,8 @@ class Delivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: W3C trace context of the decision that queued it; every attempt continues that trace.
     traceparent: Mapped[str | None] = mapped_column(String(64))
+    #: When it was given up (status ``failed``).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DeliveryAttempt(Base):

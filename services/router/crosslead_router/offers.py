@@ -1,4 +1,5 @@
-"""The bodies of the ``lead.offered`` and ``lead.withdrawn`` webhooks (API.md). Pure."""
+"""The bodies of the ``lead.offered``, ``lead.withdrawn`` and ``webhook.test`` webhooks
+(API.md). Pure."""
 
 from __future__ import annotations
 
@@ -10,15 +11,39 @@ from crosslead_common.events import LeadReceived
 
 __all__ = [
     "OFFER_TYPE",
+    "TEST_TYPE",
+    "TYPE_OF_KIND",
+    "WEBHOOK_TYPES",
     "WITHDRAWAL_TYPE",
     "offer_body",
     "offer_data",
     "rfc3339",
+    "webhook_body",
+    "webhook_test_body",
+    "webhook_type_of",
     "withdrawal_body",
 ]
 
 OFFER_TYPE = "lead.offered"
 WITHDRAWAL_TYPE = "lead.withdrawn"
+TEST_TYPE = "webhook.test"
+#: The webhook type each kind of delivery sends.
+TYPE_OF_KIND = {"offer": OFFER_TYPE, "withdrawal": WITHDRAWAL_TYPE, "test": TEST_TYPE}
+#: Every webhook type an endpoint may subscribe to (API.md).
+WEBHOOK_TYPES = frozenset(
+    {
+        *TYPE_OF_KIND.values(),
+        "lead.contact",
+        "lead.delivered",
+        "lead.accepted",
+        "lead.rejected",
+        "lead.unroutable",
+        "lead.converted",
+        "commission.accrued",
+        "commission.reversed",
+        "payout.settled",
+    }
+)
 
 
 def rfc3339(moment: datetime) -> str:
@@ -38,16 +63,26 @@ def offer_data(lead: LeadReceived) -> dict[str, Any]:
     }
 
 
-def _body(kind: str, data: dict[str, Any], now: datetime) -> str:
+def webhook_type_of(kind: str) -> str:
+    """The webhook type a delivery of ``kind`` sends (a notice's kind is its type)."""
+    return TYPE_OF_KIND.get(kind, kind)
+
+
+def webhook_body(kind: str, data: dict[str, Any], now: datetime) -> str:
     """The exact JSON text sent (and signed) on every attempt of one delivery."""
     body = {"type": kind, "timestamp": rfc3339(now), "data": data}
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def offer_body(data: dict[str, Any], *, accept_by: datetime, now: datetime) -> str:
-    return _body(OFFER_TYPE, {**data, "accept_by": rfc3339(accept_by)}, now)
+    return webhook_body(OFFER_TYPE, {**data, "accept_by": rfc3339(accept_by)}, now)
 
 
 def withdrawal_body(lead_id: str, *, reason: str, now: datetime) -> str:
     """Tells a partner that an offer it had is no longer open (``reason``: ``expired``)."""
-    return _body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)
+    return webhook_body(WITHDRAWAL_TYPE, {"lead_id": lead_id, "reason": reason}, now)
+
+
+def webhook_test_body(endpoint_id: str, *, now: datetime) -> str:
+    """A ``webhook.test`` a partner sends itself to check its receiver."""
+    return webhook_body(TEST_TYPE, {"endpoint_id": endpoint_id}, now)

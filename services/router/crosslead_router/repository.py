@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -351,23 +351,168 @@ async def active_endpoint(
     )
 
 
+async def endpoints(session: AsyncSession, partner_id: str | None) -> Sequence[WebhookEndpoint]:
+    """The endpoints of ``partner_id`` (of everyone for None) that are not deleted, newest
+    first."""
+    query = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.deleted_at.is_(None))
+        .order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc())
+    )
+    if partner_id is not None:
+        query = query.where(WebhookEndpoint.partner_id == partner_id)
+    return (await session.scalars(query)).all()
+
+
+async def endpoint(
+    session: AsyncSession, endpoint_id: str, *, for_update: bool = False
+) -> WebhookEndpoint | None:
+    query = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.deleted_at.is_(None)
+    )
+    if for_update:
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def partners_without_endpoint_for(
+    session: AsyncSession, partner_ids: Collection[str], event_type: str
+) -> frozenset[str]:
+    """Those of ``partner_ids`` that have endpoints, none of them enabled for
+    ``event_type``."""
+    if not partner_ids:
+        return frozenset()
+    rows = await session.execute(
+        select(
+            WebhookEndpoint.partner_id, WebhookEndpoint.status, WebhookEndpoint.event_types
+        ).where(WebhookEndpoint.partner_id.in_(partner_ids), WebhookEndpoint.deleted_at.is_(None))
+    )
+    having, reachable = set(), set()
+    for partner_id, status, event_types in rows:
+        having.add(partner_id)
+        if status == "enabled" and (event_types is None or event_type in event_types):
+            reachable.add(partner_id)
+    return frozenset(having - reachable)
+
+
+async def receives(session: AsyncSession, partner_id: str, event_type: str) -> bool:
+    """Whether the partner has an enabled endpoint that receives ``event_type``."""
+    rows = await session.scalars(
+        select(WebhookEndpoint.event_types).where(
+            WebhookEndpoint.partner_id == partner_id,
+            WebhookEndpoint.status == "enabled",
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    )
+    return any(types is None or event_type in types for types in rows)
+
+
+async def endpoints_answered(session: AsyncSession, endpoint_ids: Sequence[str]) -> None:
+    """Attempts at these endpoints succeeded: they are no longer failing."""
+    if endpoint_ids:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(endpoint_ids), WebhookEndpoint.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+
+
+async def endpoint_failed(
+    session: AsyncSession,
+    endpoint_id: str,
+    first: datetime,
+    last: datetime,
+    disable_after: timedelta,
+) -> WebhookEndpoint | None:
+    """Attempts at the endpoint failed from ``first`` to ``last``. Returns the endpoint if
+    that disabled it (all its attempts have failed since ``disable_after`` before ``last``),
+    else None."""
+    endpoint = await session.get(
+        WebhookEndpoint, endpoint_id, with_for_update=True, populate_existing=True
+    )
+    if endpoint is None or endpoint.deleted_at is not None:
+        return None
+    if endpoint.failing_since is None:
+        endpoint.failing_since = first
+    if endpoint.status != "enabled" or endpoint.failing_since > last - disable_after:
+        return None
+    endpoint.status, endpoint.disabled_reason = "disabled", "failing"
+    return endpoint
+
+
 # --- deliveries -------------------------------------------------------------------------------
 
 
 async def lock_due_deliveries(
-    session: AsyncSession, now: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    per_partner: int,
+    busy: Mapping[str, int] | None = None,
+    blocked: Collection[str] = (),
 ) -> Sequence[Delivery]:
+    """Up to ``limit`` due deliveries, locked, taken round-robin across partners: each
+    partner's oldest first, then each one's second, ... and never more than ``per_partner``
+    for one partner counting its ``busy`` attempts already in flight; ``blocked`` partners
+    get none. So a partner with a backlog cannot take the capacity others need."""
+    busy = busy or {}
+    due = and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+    if blocked:
+        due = and_(due, Delivery.partner_id.not_in(blocked))
+    rank = (
+        func.row_number()
+        .over(partition_by=Delivery.partner_id, order_by=(Delivery.next_attempt_at, Delivery.id))
+        .label("rank")
+    )
+    ranked = select(Delivery.id, Delivery.partner_id, rank).where(due).subquery()
+    candidates = await session.execute(
+        select(ranked.c.id, ranked.c.partner_id)
+        .where(ranked.c.rank <= per_partner)
+        .order_by(ranked.c.rank, ranked.c.id)
+        .limit(limit + sum(busy.values()))
+    )
+    taken: dict[str, int] = dict(busy)
+    chosen: list[str] = []
+    for delivery_id, partner_id in candidates:
+        if len(chosen) < limit and taken.get(partner_id, 0) < per_partner:
+            taken[partner_id] = taken.get(partner_id, 0) + 1
+            chosen.append(delivery_id)
+    if not chosen:
+        return []
     # SKIP LOCKED: replicas claiming at the same time take different rows instead of queueing
-    # behind each other (SQLite ignores it: it has a single writer anyway).
+    # behind each other (SQLite ignores it: it has a single writer anyway). The row is checked
+    # again under the lock: another replica may have just claimed it.
     return (
         await session.scalars(
             select(Delivery)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+            .where(Delivery.id.in_(chosen), due)
             .order_by(Delivery.next_attempt_at, Delivery.id)
-            .limit(limit)
             .with_for_update(skip_locked=True)
         )
     ).all()
+
+
+async def routed_leads(
+    session: AsyncSession, lead_ids: Sequence[str], *, for_update: bool = False
+) -> dict[str, RoutedLead]:
+    if not lead_ids:
+        return {}
+    query = select(RoutedLead).where(RoutedLead.lead_id.in_(lead_ids)).order_by(RoutedLead.lead_id)
+    if for_update:
+        query = query.with_for_update()
+    return {row.lead_id: row for row in await session.scalars(query)}
+
+
+async def deliveries_by_id(
+    session: AsyncSession, delivery_ids: Sequence[str], *, for_update: bool = False
+) -> dict[str, Delivery]:
+    if not delivery_ids:
+        return {}
+    query = select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
+    if for_update:
+        query = query.with_for_update()
+    return {row.id: row for row in await session.scalars(query)}
 
 
 async def delivery(
@@ -379,10 +524,14 @@ async def delivery(
     return await session.scalar(query)
 
 
-async def next_attempt_time(session: AsyncSession) -> datetime | None:
-    return await session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
-    )
+async def next_attempt_time(
+    session: AsyncSession, excluding: Collection[str] = ()
+) -> datetime | None:
+    """When the earliest pending delivery to a partner not in ``excluding`` is due."""
+    query = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+    if excluding:
+        query = query.where(Delivery.partner_id.not_in(excluding))
+    return await session.scalar(query)
 
 
 async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:
@@ -394,14 +543,31 @@ async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:
 
 
 async def deliveries_with_attempts(
-    session: AsyncSession, *, partner_id: str | None, lead_id: str | None, limit: int
+    session: AsyncSession,
+    *,
+    partner_id: str | None,
+    lead_id: str | None = None,
+    endpoint_id: str | None = None,
+    status: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
 ) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
-    """Deliveries (newest first), each with its attempts in the order they were made."""
-    query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id).limit(limit)
+    """Deliveries (newest first, those after the ``(created_at, id)`` of ``after``), each with
+    its attempts in the order they were made."""
+    query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id.desc()).limit(limit)
     if partner_id is not None:
         query = query.where(Delivery.partner_id == partner_id)
     if lead_id is not None:
         query = query.where(Delivery.lead_id == lead_id)
+    if endpoint_id is not None:
+        query = query.where(Delivery.endpoint_id == endpoint_id)
+    if status is not None:
+        query = query.where(Delivery.status == status)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(Delivery.created_at < at, and_(Delivery.created_at == at, Delivery.id < last_id))
+        )
     found = (await session.scalars(query)).all()
     attempts: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in found}
     if found:
@@ -412,3 +578,20 @@ async def deliveries_with_attempts(
         ):
             attempts[attempt.delivery_id].append(attempt)
     return [(d, attempts[d.id]) for d in found]
+
+
+async def reschedule_failed(
+    session: AsyncSession, endpoint_id: str, since: datetime, now: datetime
+) -> int:
+    """Make every delivery to the endpoint that failed since ``since`` due again at ``now``;
+    returns how many."""
+    result = await session.execute(
+        update(Delivery)
+        .where(
+            Delivery.endpoint_id == endpoint_id,
+            Delivery.status == "failed",
+            Delivery.failed_at >= since,
+        )
+        .values(status="pending", next_attempt_at=now, failed_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

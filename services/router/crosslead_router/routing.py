@@ -5,7 +5,8 @@ inside the caller's transaction and never commits.
 A lead is offered to the best-ranked candidate (see :mod:`crosslead_router.matching`) whose
 capacity can be taken atomically; every offer is a new hop with its own deadline. After
 ``max_hops`` offers, or when no partner is left, the lead is unroutable; when partners exist
-but are all paused, closed or full, it waits and is looked at again when something opens.
+but are all paused, closed, full or without an enabled webhook endpoint, it waits and is
+looked at again when something opens.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from crosslead_common.events import (
 )
 from crosslead_common.observability.metrics import ROUTING_DECISIONS, count_after_commit
 from crosslead_common.observability.tracing import current_traceparent
-from crosslead_router import matching, repository
+from crosslead_router import matching, notices, repository
 from crosslead_router.matching import Choice, History, LeadToRoute, Situation, Target
 from crosslead_router.models import Decision, Delivery, Offer, RoutedLead, outbox
-from crosslead_router.offers import offer_body, offer_data, withdrawal_body
+from crosslead_router.offers import OFFER_TYPE, offer_body, offer_data, withdrawal_body
 from crosslead_router.service import DEADLINES_WAKEUP, DELIVERIES_WAKEUP
 from crosslead_router.signing import new_webhook_id
+from crosslead_router.webhooks import LeadAcceptedData, LeadRejectedData, LeadUnroutableData
 
 __all__ = [
     "RoutingPolicy",
@@ -150,6 +152,9 @@ async def _situation(
         already_offered=(
             await repository.offered_partners(session, lead.lead_id) if lead.hop else frozenset()
         ),
+        unreachable=await repository.partners_without_endpoint_for(
+            session, partner_ids, OFFER_TYPE
+        ),
     )
 
 
@@ -164,6 +169,8 @@ async def _give_up(
     await _publish(
         session, LeadUnroutable(lead_id=lead.lead_id, reason=reason, decision=decision), now
     )
+    news = LeadUnroutableData(lead_id=lead.lead_id, reason=reason)
+    await notices.notify(session, lead.source_partner_id, news, lead_id=lead.lead_id)
 
 
 async def _publish(
@@ -260,9 +267,12 @@ async def record_answer(
     partner_id: str,
     answer: Literal["accepted", "rejected"],
     policy: RoutingPolicy = RoutingPolicy(),
+    *,
+    reason: str | None = None,
 ) -> None:
     """The current target accepted or rejected the lead: it no longer expires, a delivery
-    still being retried is called off, and a rejected lead goes to the next candidate."""
+    still being retried is called off, the source is told, and a rejected lead goes to the
+    next candidate."""
     lead = await repository.routed_lead(session, lead_id, for_update=True)
     if lead is None or lead.target_partner_id != partner_id:
         log.warning("ignoring %s of lead %s by %s: not offered there", answer, lead_id, partner_id)
@@ -271,6 +281,12 @@ async def record_answer(
         log.warning("ignoring %s of lead %s: it is already %s", answer, lead_id, lead.state)
         return
     await _close(session, lead, answer)
+    news: LeadAcceptedData | LeadRejectedData = (
+        LeadAcceptedData(lead_id=lead_id, partner_id=partner_id)
+        if answer == "accepted"
+        else LeadRejectedData(lead_id=lead_id, partner_id=partner_id, reason=reason)
+    )
+    await notices.notify(session, lead.source_partner_id, news, lead_id=lead_id)
     if answer == "rejected":
         await _route(session, lead, policy, utcnow())
 

@@ -1,17 +1,16 @@
 """Use cases of the router besides routing itself (:mod:`crosslead_router.routing`): the
-partners/agreements projection, webhook endpoints and the deliveries view. Each runs inside the
+partners/agreements projection and the deliveries view (webhook endpoints:
+:mod:`crosslead_router.endpoints`). Each runs inside the
 caller's transaction and never commits."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import request_wakeup, utcnow
-from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,
@@ -19,20 +18,18 @@ from crosslead_common.events import (
     PartnerUpdated,
 )
 from crosslead_router import repository
-from crosslead_router.models import Agreement, Delivery, DeliveryAttempt, Partner, WebhookEndpoint
-from crosslead_router.signing import new_secret
+from crosslead_router.models import Agreement, Delivery, DeliveryAttempt, Partner
 
 __all__ = [
     "DEADLINES_WAKEUP",
     "DELIVERIES_WAKEUP",
     "WAITING_WAKEUP",
-    "create_endpoint",
-    "delete_endpoint",
+    "NotRetryable",
     "end_agreement",
     "list_deliveries",
-    "list_endpoints",
     "record_agreement",
     "record_partner",
+    "retry_delivery",
     "update_partner",
 ]
 
@@ -98,41 +95,44 @@ async def _recheck_waiting(session: AsyncSession) -> None:
     request_wakeup(session, WAITING_WAKEUP)
 
 
-async def create_endpoint(
-    session: AsyncSession, partner_id: str, url: str, description: str | None
-) -> WebhookEndpoint:
-    """Save a webhook endpoint with a fresh signing secret. The URL must have passed
-    :func:`crosslead_router.urls.check_url` (outside the transaction: it resolves DNS)."""
-    endpoint = WebhookEndpoint(
-        id=f"we_{uuid.uuid4().hex}",
-        partner_id=partner_id,
-        url=url,
-        description=description,
-        secret=new_secret(),
-        created_at=utcnow(),
-        deleted_at=None,
-    )
-    await repository.add(session, endpoint)
-    return endpoint
-
-
-async def list_endpoints(session: AsyncSession, partner_id: str) -> list[WebhookEndpoint]:
-    """The partner's active endpoints, newest (the one deliveries go to) first."""
-    return list(await repository.active_endpoints(session, partner_id))
-
-
-async def delete_endpoint(session: AsyncSession, partner_id: str, endpoint_id: str) -> None:
-    """Deactivate one of the partner's endpoints; ``NotFound`` if it has no such endpoint."""
-    endpoint = await repository.active_endpoint(session, partner_id, endpoint_id)
-    if endpoint is None:
-        raise NotFound(f"webhook endpoint {endpoint_id}")
-    endpoint.deleted_at = utcnow()
-
-
 async def list_deliveries(
-    session: AsyncSession, *, partner_id: str | None, lead_id: str | None, limit: int
+    session: AsyncSession,
+    *,
+    partner_id: str | None,
+    lead_id: str | None = None,
+    endpoint_id: str | None = None,
+    status: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int,
 ) -> list[tuple[Delivery, list[DeliveryAttempt]]]:
-    """Deliveries addressed to ``partner_id`` (all of them for None), newest first."""
+    """Deliveries addressed to ``partner_id`` (all of them for None), newest first, after the
+    ``(created_at, id)`` of ``after``, filtered by lead, endpoint and status."""
     return await repository.deliveries_with_attempts(
-        session, partner_id=partner_id, lead_id=lead_id, limit=limit
+        session,
+        partner_id=partner_id,
+        lead_id=lead_id,
+        endpoint_id=endpoint_id,
+        status=status,
+        after=after,
+        limit=limit,
     )
+
+
+class NotRetryable(Exception):
+    """The delivery is over (``delivered`` or ``cancelled``): there is nothing to retry."""
+
+
+async def retry_delivery(
+    session: AsyncSession, partner_id: str | None, delivery_id: str
+) -> Delivery | None:
+    """Make a pending or failed delivery due now; its next attempt sends the same body under
+    the same webhook id. None: the caller has no such delivery; :class:`NotRetryable` when it
+    is delivered or cancelled."""
+    row = await repository.delivery(session, delivery_id, for_update=True)
+    if row is None or partner_id not in (None, row.partner_id):
+        return None
+    if row.status not in ("pending", "failed"):
+        raise NotRetryable(f"delivery {delivery_id} is {row.status}")
+    row.status, row.next_attempt_at, row.failed_at = "pending", utcnow(), None
+    request_wakeup(session, DELIVERIES_WAKEUP)
+    return row

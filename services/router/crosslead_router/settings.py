@@ -29,6 +29,15 @@ class RouterSettings(ServiceSettings):
     webhook_backoff_jitter: float = Field(0.2, ge=0, lt=1)
     #: Webhook requests in flight at once, per router process.
     webhook_concurrency: int = Field(16, ge=1)
+    #: Webhook requests in flight at once to one partner's endpoint, per router process: a
+    #: hanging endpoint holds no more than this of the shared capacity.
+    webhook_concurrency_per_endpoint: int = Field(4, ge=1)
+    #: Failed attempts in a row after which an endpoint's circuit breaker opens.
+    webhook_breaker_failures: int = Field(5, ge=1)
+    #: How long an open breaker stops attempts before one probe may go out.
+    webhook_breaker_cooldown_seconds: float = Field(30.0, gt=0)
+    #: An endpoint all of whose attempts failed for this long is disabled (``failing``).
+    endpoint_disable_after_seconds: float = Field(5 * 24 * 3600, gt=0)
     #: A lead expires this long after its deadline, so that an acceptance intake took just
     #: before the deadline (and that is still on its way here) is not overtaken.
     deadline_grace_seconds: float = Field(10.0, ge=0)

@@ -2,7 +2,9 @@
 
 A secret is ``whsec_`` + base64 of random bytes; the signature of a message is
 ``v1,`` + base64(HMAC-SHA256(secret bytes, "<webhook-id>.<unix seconds>.<body>")). Any
-Standard Webhooks library verifies what this module produces.
+Standard Webhooks library verifies what this module produces. While a rotated secret is still
+valid, ``webhook-signature`` lists one signature per secret, separated by spaces, so a receiver
+holding either secret verifies.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 __all__ = ["SECRET_PREFIX", "new_secret", "new_webhook_id", "sign", "webhook_headers"]
 
@@ -40,11 +43,14 @@ def sign(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def webhook_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
-    """Every header a Standard Webhooks receiver needs to verify ``body``."""
+def webhook_headers(
+    secrets_: Sequence[str], webhook_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """Every header a Standard Webhooks receiver needs to verify ``body``: one signature per
+    secret in ``secrets_`` (the current one first)."""
     return {
         "content-type": "application/json",
         "webhook-id": webhook_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, webhook_id, timestamp, body),
+        "webhook-signature": " ".join(sign(s, webhook_id, timestamp, body) for s in secrets_),
     }

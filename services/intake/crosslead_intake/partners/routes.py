@@ -15,7 +15,9 @@ router = APIRouter(prefix="/v1/partners", tags=["partners"])
 @router.post("", status_code=201, response_model=PartnerCreated)
 async def create_partner(body: PartnerIn, _: AdminOnly, runtime: RuntimeDep) -> PartnerCreated:
     async with runtime.db.transaction() as session:
-        partner, api_key = await service.register_partner(session, body)
+        partner, api_key = await service.register_partner(
+            session, body, runtime.settings.api_key_signing_key()
+        )
     return PartnerCreated(**_out(partner).model_dump(), api_key=api_key)
 
 

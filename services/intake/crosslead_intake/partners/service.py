@@ -18,11 +18,15 @@ from crosslead_intake.partners.schemas import PartnerIn, PartnerPatch
 __all__ = ["own_partner", "register_partner", "update_partner"]
 
 
-async def register_partner(session: AsyncSession, data: PartnerIn) -> tuple[Partner, str]:
-    """Create a partner and its API key; the key is returned once and only its hash kept."""
-    api_key = new_api_key()
+async def register_partner(
+    session: AsyncSession, data: PartnerIn, signing_key: bytes | None = None
+) -> tuple[Partner, str]:
+    """Create a partner and its API key (signed with ``signing_key``, so every service accepts
+    it at once); the key is returned once and only its hash kept."""
+    partner_id = new_id("ptr")
+    api_key = new_api_key(partner_id, signing_key)
     partner = Partner(
-        id=new_id("ptr"),
+        id=partner_id,
         name=data.name,
         api_key_hash=hash_api_key(api_key),
         created_at=utcnow(),

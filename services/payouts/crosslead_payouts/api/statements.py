@@ -31,7 +31,9 @@ async def get_statement(
     scope = own_partner_scope(principal, partner_id)
     if scope is None:
         raise InvalidField("partner_id", "required with the admin token")
-    statement = StatementOut.of(await queries.statement(session, scope, utcnow()))
+    statement = StatementOut.of(
+        await queries.statement(session, scope, utcnow(), must_be_known=principal.is_admin)
+    )
     if not wants_csv(request):
         return statement
     return csv_response(statement.CSV_HEADER, statement.csv_rows(), f"statement-{scope}.csv")

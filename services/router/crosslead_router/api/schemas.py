@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from crosslead_common.events import Exclusion, ScoredCandidate
 from crosslead_common.schemas import RequestBody
+from crosslead_router.models import WebhookEndpoint
+from crosslead_router.offers import WEBHOOK_TYPES
 
 __all__ = [
     "AttemptOut",
@@ -16,30 +18,118 @@ __all__ = [
     "DecisionOut",
     "DeliveryList",
     "DeliveryOut",
+    "EndpointCreated",
     "EndpointIn",
     "EndpointList",
     "EndpointOut",
+    "EndpointPatch",
+    "RecoverIn",
+    "Recovered",
+    "RotateIn",
+    "SecretOut",
+    "TestSent",
+]
+
+
+RECOVER_WINDOW = timedelta(days=14)
+
+
+def _known_types(types: list[str] | None) -> list[str] | None:
+    unknown = sorted(set(types or ()) - WEBHOOK_TYPES)
+    if unknown:
+        raise ValueError(f"unknown webhook types {unknown}; known: {sorted(WEBHOOK_TYPES)}")
+    return types
+
+
+EventTypes = Annotated[
+    list[str] | None,
+    Field(min_length=1, max_length=len(WEBHOOK_TYPES), examples=[["lead.offered"]]),
+    AfterValidator(_known_types),
 ]
 
 
 class EndpointIn(RequestBody):
     url: str = Field(min_length=1, max_length=2000, examples=["https://crm.example.com/hooks"])
     description: str | None = Field(None, max_length=500)
+    #: The webhook types it receives; left out: all of them.
+    event_types: EventTypes = None
+
+
+class EndpointPatch(RequestBody):
+    """Only the fields sent are changed; ``event_types: null`` subscribes to every type."""
+
+    url: str | None = Field(None, min_length=1, max_length=2000)
+    description: str | None = Field(None, max_length=500)
+    event_types: EventTypes = None
+    status: Literal["enabled", "disabled"] | None = None
 
 
 class EndpointOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """An endpoint as listed: never with its secret."""
 
     id: str
     url: str
     description: str | None
-    #: Standard Webhooks signing secret (``whsec_...``) to verify the offers with.
-    secret: str
+    #: ``disabled`` endpoints get no webhooks (a test event excepted).
+    status: Literal["enabled", "disabled"]
+    #: Why it is disabled: ``manual`` (by its partner or the operator) or ``failing`` (every
+    #: attempt failed for ``CROSSLEAD_ROUTER_ENDPOINT_DISABLE_AFTER_SECONDS``).
+    disabled_reason: Literal["manual", "failing"] | None = None
+    event_types: list[str]
     created_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: WebhookEndpoint) -> EndpointOut:
+        return cls(
+            id=endpoint.id,
+            url=endpoint.url,
+            description=endpoint.description,
+            status=endpoint.status,
+            disabled_reason=endpoint.disabled_reason,
+            event_types=endpoint.event_types or sorted(WEBHOOK_TYPES),
+            created_at=endpoint.created_at,
+        )
+
+
+class EndpointCreated(EndpointOut):
+    #: Standard Webhooks signing secret (``whsec_...``) to verify the webhooks with.
+    secret: str
 
 
 class EndpointList(BaseModel):
     items: list[EndpointOut]
+
+
+class SecretOut(BaseModel):
+    secret: str
+
+
+class RotateIn(RequestBody):
+    #: How long webhooks are signed with the old secret too (at most 7 days; 0: not at all).
+    previous_valid_for_seconds: int = Field(86400, ge=0, le=7 * 86400)
+
+
+class RecoverIn(RequestBody):
+    #: Deliveries that failed since then are attempted again (at most 14 days back).
+    since: AwareDatetime
+
+    @field_validator("since")
+    @classmethod
+    def _recent(cls, since: datetime) -> datetime:
+        now = datetime.now(UTC)
+        if since > now:
+            raise ValueError("must not be in the future")
+        if since < now - RECOVER_WINDOW:
+            raise ValueError(f"must be at most {RECOVER_WINDOW.days} days ago")
+        return since
+
+
+class TestSent(BaseModel):
+    delivery_id: str
+
+
+class Recovered(BaseModel):
+    count: int
 
 
 class AttemptOut(BaseModel):
@@ -54,13 +144,18 @@ class AttemptOut(BaseModel):
 
 class DeliveryOut(BaseModel):
     id: str
-    lead_id: str
+    #: None for a test event.
+    lead_id: str | None
     partner_id: str
-    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``)
+    #: The endpoint it was last sent to (None while it had none).
+    endpoint_id: str | None
+    #: offer (``lead.offered``) | withdrawal (``lead.withdrawn``) | test (``webhook.test``)
     kind: str
     webhook_id: str
-    #: pending | delivered | failed | cancelled
-    status: str
+    #: ``pending``: being attempted (see ``next_attempt_at``); ``delivered``: an attempt got a
+    #: 2xx; ``failed``: every attempt failed (recover or retry sends it again);
+    #: ``cancelled``: no longer needed (the lead was answered or expired meanwhile).
+    status: Literal["pending", "delivered", "failed", "cancelled"]
     attempt_count: int
     next_attempt_at: datetime | None
     created_at: datetime
@@ -70,6 +165,8 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     items: list[DeliveryOut]
+    #: Pass as ``cursor`` for the next (older) page; None on the last one.
+    next_cursor: str | None
 
 
 class DecisionOut(BaseModel):
