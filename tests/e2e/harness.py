@@ -33,7 +33,10 @@ class Receiver:
     """Webhook endpoints of several partners at ``/hooks/{partner_id}``."""
 
     secrets: dict[str, str] = field(default_factory=dict)
+    #: Offers and withdrawals (to the target).
     offers: list[Offer] = field(default_factory=list)
+    #: Every other webhook (what the source hears about its leads, commission...).
+    notices: list[Offer] = field(default_factory=list)
     rejected_signatures: int = 0
 
     def app(self) -> Starlette:
@@ -45,9 +48,11 @@ class Receiver:
             except Exception:
                 self.rejected_signatures += 1
                 return Response(status_code=401)
-            self.offers.append(
-                Offer(partner_id, request.headers["webhook-id"], payload, time.monotonic())
-            )
+            seen = Offer(partner_id, request.headers["webhook-id"], payload, time.monotonic())
+            if payload["type"] in ("lead.offered", "lead.withdrawn"):
+                self.offers.append(seen)
+            else:
+                self.notices.append(seen)
             return Response(status_code=204)
 
         return Starlette(routes=[Route("/hooks/{partner_id}", hook, methods=["POST"])])
