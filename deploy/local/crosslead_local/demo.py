@@ -46,7 +46,9 @@ class Receiver:
                 except Exception:
                     self.send_response(401)
                 else:
-                    receiver.offers.setdefault(partner, []).append(json.loads(body))
+                    webhook = json.loads(body)
+                    if webhook["type"] == "lead.offered":  # not what it hears as a source
+                        receiver.offers.setdefault(partner, []).append(webhook)
                     self.send_response(204)
                 self.end_headers()
 
