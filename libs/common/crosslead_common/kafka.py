@@ -105,6 +105,7 @@ class EventConsumer:
         max_retry_delay: float = 30.0,
         max_failures: int = 5,
         session_timeout_seconds: float = 10.0,
+        fetch_max_wait_ms: int = 20,
         service: str = "",
     ) -> None:
         self._service = service
@@ -122,6 +123,7 @@ class EventConsumer:
         self._max_retry_delay = max_retry_delay
         self._max_failures = max_failures
         self._session_timeout_ms = int(session_timeout_seconds * 1000)
+        self._fetch_max_wait_ms = fetch_max_wait_ms
 
     async def run(self) -> None:
         for event_type in [*self._handlers.types(), "undecodable"]:
@@ -138,7 +140,7 @@ class EventConsumer:
             heartbeat_interval_ms=min(1000, self._session_timeout_ms // 3),
             # The embedded broker answers a long poll only when it times out, not when data
             # arrives: a short wait keeps hand-off latency low at a small idle cost.
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         try:
             await consumer.start()
