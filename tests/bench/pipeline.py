@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,7 +112,9 @@ async def measure_baseline(url: str, http: httpx.AsyncClient) -> float:
     return await rate(post, BURST)
 
 
-async def measure_stack(stack: LocalStack, http: httpx.AsyncClient, figures: Figures) -> None:
+async def measure_stack(
+    stack: LocalStack, http: httpx.AsyncClient, figures: Figures, kind: str
+) -> None:
     hooks = Receiver()
     arrivals = Arrivals(hooks)
     async with serve(hooks.app()) as hook_url:
@@ -136,9 +142,10 @@ async def measure_stack(stack: LocalStack, http: httpx.AsyncClient, figures: Fig
             assert response.status_code == 202, response.text
             lead_ids.append(response.json()["id"])
 
-        started = time.monotonic()
-        figures.intake_rate = await rate(post_lead, BURST)
-        last = await arrivals.all_of(lead_ids)
+        with profiled(stack, kind):
+            started = time.monotonic()
+            figures.intake_rate = await rate(post_lead, BURST)
+            last = await arrivals.all_of(lead_ids)
         figures.e2e_rate = BURST / (last - started)
 
         figures.half_rate = figures.e2e_rate / 2
@@ -181,6 +188,67 @@ async def paced(
     await asyncio.gather(*(one(n) for n in range(count)))
     await arrivals.all_of(list(sent))
     return [(arrivals.at[i] - started) * 1000 for i, started in sent.items()]
+
+
+@contextlib.contextmanager
+def profiled(stack: LocalStack, kind: str) -> Iterator[None]:
+    """With ``CROSSLEAD_BENCH_PROFILE=DIR``, sample intake and the router with py-spy (on
+    PATH or in ``.tools/bin``) during the block; each one's top frames go to DIR."""
+    out = os.environ.get("CROSSLEAD_BENCH_PROFILE")
+    spy = shutil.which("py-spy") or ".tools/bin/py-spy"
+    if not out:
+        yield
+        return
+    Path(out).mkdir(parents=True, exist_ok=True)
+    samplers = {
+        name: subprocess.Popen(
+            [
+                spy,
+                "record",
+                "--pid",
+                str(stack.processes[name].pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--nonblocking",
+                "--output",
+                f"{out}/{name}-{kind}.txt",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("intake", "router")
+    }
+    try:
+        yield
+    finally:
+        for name, sampler in samplers.items():
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(timeout=30)
+            summary = top_frames(Path(f"{out}/{name}-{kind}.txt"))
+            Path(f"{out}/{name}-{kind}-top.txt").write_text(summary)
+
+
+def top_frames(collapsed: Path, count: int = 20) -> str:
+    """From py-spy's collapsed stacks: the frames holding most samples on their own (self)
+    and with their callees (inclusive, each frame counted once per stack)."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        frames, samples = stack.split(";"), int(count_text)
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames[1:]):  # the first is the process or thread
+            inclusive[frame] += samples
+    lines = [f"{total} samples"]
+    for title, counter in (("self", own), ("inclusive", inclusive)):
+        lines.append(f"{title}:")
+        for frame, held in counter.most_common(count):
+            lines.append(f"{100 * held / max(total, 1):5.1f}%  {frame}")
+    return "\n".join(lines) + "\n"
 
 
 @contextlib.asynccontextmanager
@@ -227,7 +295,7 @@ async def measure(kind: str) -> Figures:
             # The stack runs its own event loop while starting; not on this one.
             await asyncio.to_thread(stack.start)
             try:
-                await measure_stack(stack, http, figures)
+                await measure_stack(stack, http, figures, kind)
             finally:
                 await asyncio.to_thread(stack.stop)
     return figures
