@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -23,7 +22,6 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Select,
     String,
     Table,
     Text,
@@ -31,7 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import CursorResult, Row
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, UTCDateTime, request_wakeup, utcnow
@@ -137,58 +135,31 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows in id order; returns how many."""
-        if self._db.is_sqlite:
-            rows = await self._publish_then_mark()
-        else:
-            rows = await self._publish_locked()
-        for row in rows:
-            EVENTS_PUBLISHED.labels(service=self._service, topic=row.topic).inc()
-        return len(rows)
-
-    def _unpublished(self) -> Select[Any]:
         t = self._table
-        return (
-            select(t.c.id, t.c.topic, t.c.key, t.c.payload)
-            .where(t.c.published_at.is_(None))
-            .order_by(t.c.id)
-            .limit(self._batch_size)
-        )
-
-    async def _publish_locked(self) -> Sequence[Row[Any]]:
         async with self._db.transaction() as session:
             # FOR UPDATE (no SKIP LOCKED): a second replica's relay waits for this batch
             # instead of publishing later rows first, which would break per-key order.
-            rows: Sequence[Row[Any]] = (
-                await session.execute(self._unpublished().with_for_update())
+            rows = (
+                await session.execute(
+                    select(t.c.id, t.c.topic, t.c.key, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update()
+                )
             ).all()
-            await self._publish(rows)
-            await self._mark(session, rows)
-        return rows
-
-    async def _publish_then_mark(self) -> Sequence[Row[Any]]:
-        # SQLite has one writer: a write transaction held while the broker acknowledges
-        # would stall every request of the service. The rows are read, published, then
-        # marked; a relay that reads them again before they are marked publishes them once
-        # more, in the same order, which consumers skip by event id.
-        async with self._db.sessionmaker() as session:
-            rows: Sequence[Row[Any]] = (await session.execute(self._unpublished())).all()
-        if rows:
-            await self._publish(rows)
-            async with self._db.transaction() as session:
-                await self._mark(session, rows)
-        return rows
-
-    async def _publish(self, rows: Sequence[Row[Any]]) -> None:
-        # All sent before any is awaited: the producer packs them into batches per partition.
-        pending = [
-            await self._producer.send(row.topic, value=row.payload.encode(), key=row.key.encode())
-            for row in rows
-        ]
-        await asyncio.gather(*pending)
-
-    async def _mark(self, session: AsyncSession, rows: Sequence[Row[Any]]) -> None:
-        if rows:
-            t = self._table
+            if not rows:
+                return 0
+            pending = [
+                await self._producer.send(
+                    row.topic, value=row.payload.encode(), key=row.key.encode()
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
             await session.execute(
                 update(t).where(t.c.id.in_([row.id for row in rows])).values(published_at=utcnow())
             )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(service=self._service, topic=row.topic).inc()
+        return len(rows)
