@@ -193,7 +193,8 @@ async def paced(
 @contextlib.contextmanager
 def profiled(stack: LocalStack, kind: str) -> Iterator[None]:
     """With ``CROSSLEAD_BENCH_PROFILE=DIR``, sample intake and the router with py-spy (on
-    PATH or in ``.tools/bin``) during the block; each one's top frames go to DIR."""
+    PATH or in ``.tools/bin``) during the block; each one's top frames go to DIR.
+    ``--gil`` keeps only samples of the thread running Python, so idle waits do not show."""
     out = os.environ.get("CROSSLEAD_BENCH_PROFILE")
     spy = shutil.which("py-spy") or ".tools/bin/py-spy"
     if not out:
@@ -212,6 +213,7 @@ def profiled(stack: LocalStack, kind: str) -> Iterator[None]:
                 "--rate",
                 "200",
                 "--nonblocking",
+                "--gil",  # CPU time: only the thread holding the GIL, not idle waits
                 "--output",
                 f"{out}/{name}-{kind}.txt",
             ],
