@@ -53,6 +53,7 @@ format: setup
 	.venv/bin/ruff check --fix .
 
 bench: setup ## Throughput and latency, each against a baseline measured in the same run
+	$(PY) -m tests.bench.pipeline
 	$(PY) -m tests.bench.leads
 	$(PY) -m tests.bench.routing
 	$(PY) -m tests.bench.payouts

@@ -22,7 +22,7 @@ from crosslead_common.kafka import (
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_local.localstack import LocalBroker
 from tests.support import eventually
-from tests.support.kafka import SESSION_TIMEOUT_SECONDS, read_records
+from tests.support.kafka import SESSION_TIMEOUT_SECONDS, consumer_record, read_records
 from tests.support.services import running
 
 metadata = MetaData()
@@ -128,3 +128,34 @@ async def test_consumer_applies_a_redelivered_event_once_and_dead_letters_poison
             return list(rows) if "lead_9" in rows else None
 
         assert sorted(await eventually(applied, timeout=30)) == ["lead_7", "lead_9"]
+
+
+async def test_a_fetched_batch_is_applied_together_and_a_poison_event_goes_alone_to_the_dlq(
+    broker: LocalBroker, store: Database, producer: AIOKafkaProducer
+) -> None:
+    await ensure_topics(broker.bootstrap_servers, partitions=3)
+    leads = [
+        Envelope.wrap(LeadAccepted(lead_id=f"lead_{n}", partner_id="p1"), source="t")
+        for n in range(4)
+    ]
+    poison = Envelope.wrap(LeadAccepted(lead_id="lead_x", partner_id="explode"), source="t")
+    sent = [leads[0], leads[1], leads[0], poison, leads[2], leads[3]]
+    records = [consumer_record(envelope, offset) for offset, envelope in enumerate(sent)]
+    batches = consumer(store, broker, producer)
+
+    # A batch whose events all apply: together, each once, in order.
+    assert await batches.process_batch(records[:3]) == ["applied", "applied", "duplicate"]
+    # A poison event among them: the others are applied, each once, and it alone is parked.
+    assert await batches.process_batch(records) == [
+        "duplicate",
+        "duplicate",
+        "duplicate",
+        "dead_lettered",
+        "applied",
+        "applied",
+    ]
+    [dead] = await read_records(broker, dlq_topic(Topic.LEADS), 1)
+    assert dead.value == poison.to_bytes()
+    async with store.sessionmaker() as session:
+        rows = (await session.execute(select(acceptances.c.lead_id))).scalars().all()
+    assert sorted(rows) == ["lead_0", "lead_1", "lead_2", "lead_3"]

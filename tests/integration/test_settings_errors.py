@@ -43,6 +43,11 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             "crosslead-payouts: bad setting CROSSLEAD_KAFKA_TOPIC_PARTITIONS: must be at least 1",
         ),
         (
+            ["crosslead-intake", "migrate"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS": "0"},
+            "crosslead-intake: bad setting CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS: must be at least 1",
+        ),
+        (
             ["crosslead-router", "migrate"],
             {
                 "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,

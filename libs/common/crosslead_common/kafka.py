@@ -2,10 +2,11 @@
 
 The consumer side implements the idempotent-consumer pattern: each event's effects and its id
 (in ``processed_events``) are written in one transaction, and the offset is committed to Kafka
-only after that commit. A redelivered event finds its id and changes nothing. A message that is
-not a valid event, or that its handler rejects as invalid, goes to ``<topic>.dlq`` with the
-reason and the partition moves on; anything else (a database outage) is retried in place, so
-nothing is skipped.
+only after that commit. A redelivered event finds its id and changes nothing. The records
+fetched from one partition are applied together, in one transaction, when none fails;
+otherwise one by one. A message that is not a valid event, or that its handler rejects as
+invalid, goes to ``<topic>.dlq`` with the reason and the partition moves on; anything else (a
+database outage) is retried in place, so nothing is skipped.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+from sqlalchemy.exc import OperationalError
 
-from crosslead_common.db import Database, UTCDateTime, utcnow
+from crosslead_common.applying import EventApplier, Handler, Handlers, InvalidEvent
+from crosslead_common.db import Database, UTCDateTime
 from crosslead_common.events import (
     ALL_TOPICS,
     Envelope,
@@ -32,7 +32,7 @@ from crosslead_common.events import (
     decode,
     dlq_topic,
 )
-from crosslead_common.observability.handling import dead_lettered, handling
+from crosslead_common.observability.handling import dead_lettered, handled, handling, traced
 from crosslead_common.observability.metrics import CONSUMER_LAG, EVENTS_DEAD_LETTERED
 
 __all__ = [
@@ -46,13 +46,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-E = TypeVar("E", bound=EventData)
-Handler = Callable[[AsyncSession, Any, Envelope], Awaitable[None]]
-
-
-class InvalidEvent(Exception):
-    """Raised by a handler for an event that can never be applied (it goes to the DLQ)."""
 
 
 def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
@@ -94,78 +87,6 @@ def processed_events_table(metadata: MetaData) -> Table:
     )
 
 
-class Handlers:
-    """Maps event types to the one service function that handles each (faststream-style)."""
-
-    def __init__(self) -> None:
-        self._by_type: dict[str, Handler] = {}
-
-    def on(
-        self, event: type[E]
-    ) -> Callable[[Callable[[AsyncSession, E, Envelope], Awaitable[None]]], Handler]:
-        def register(fn: Callable[[AsyncSession, E, Envelope], Awaitable[None]]) -> Handler:
-            self._by_type[event.event_type] = fn
-            return fn
-
-        return register
-
-    def get(self, event_type: str) -> Handler | None:
-        return self._by_type.get(event_type)
-
-    def types(self) -> list[str]:
-        """The event types handled, in registration order."""
-        return list(self._by_type)
-
-
-class EventApplier:
-    """Applies events to a service's database exactly once per consumer group: the event id
-    is recorded in ``processed`` in the transaction of the handler's effects."""
-
-    def __init__(
-        self, *, db: Database, processed: Table, group_id: str, handlers: Handlers
-    ) -> None:
-        self._db = db
-        self._processed = processed
-        self._group_id = group_id
-        self._handlers = handlers
-
-    async def apply(self, envelope: Envelope, data: EventData | None = None) -> bool:
-        """Apply ``envelope`` (decoded as ``data``) unless this group has applied it already;
-        returns whether it was applied now. An event type without a handler is ignored.
-        ``InvalidEvent`` and any other error of the handler propagate, with nothing changed."""
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            return False  # an event this service does not care about
-        data = envelope.payload() if data is None else data
-        p = self._processed
-        try:
-            async with self._db.transaction() as session:
-                seen = await session.scalar(
-                    select(p.c.event_id).where(
-                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
-                    )
-                )
-                if seen is not None:
-                    return False
-                await session.execute(
-                    p.insert().values(
-                        consumer=self._group_id, event_id=envelope.id, processed_at=utcnow()
-                    )
-                )
-                await handler(session, data, envelope)
-            return True
-        except IntegrityError:
-            # A concurrent delivery of the same event won the race; its effects stand.
-            async with self._db.sessionmaker() as session:
-                if await session.scalar(
-                    select(p.c.event_id).where(
-                        p.c.consumer == self._group_id, p.c.event_id == envelope.id
-                    )
-                ):
-                    return False
-            raise
-
-
 class EventConsumer:
     """Consumes ``topics`` in consumer group ``group_id`` and applies events exactly once.
     Within each fetched batch, partitions of earlier topics are applied first."""
@@ -184,6 +105,7 @@ class EventConsumer:
         max_retry_delay: float = 30.0,
         max_failures: int = 5,
         session_timeout_seconds: float = 10.0,
+        fetch_max_wait_ms: int = 20,
         service: str = "",
     ) -> None:
         self._service = service
@@ -201,6 +123,7 @@ class EventConsumer:
         self._max_retry_delay = max_retry_delay
         self._max_failures = max_failures
         self._session_timeout_ms = int(session_timeout_seconds * 1000)
+        self._fetch_max_wait_ms = fetch_max_wait_ms
 
     async def run(self) -> None:
         for event_type in [*self._handlers.types(), "undecodable"]:
@@ -217,7 +140,7 @@ class EventConsumer:
             heartbeat_interval_ms=min(1000, self._session_timeout_ms // 3),
             # The embedded broker answers a long poll only when it times out, not when data
             # arrives: a short wait keeps hand-off latency low at a small idle cost.
-            fetch_max_wait_ms=50,
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
         )
         try:
             await consumer.start()
@@ -228,8 +151,7 @@ class EventConsumer:
                 for tp, records in sorted(
                     batches.items(), key=lambda batch: self._topics.index(batch[0].topic)
                 ):
-                    for record in records:
-                        await self.process(record)
+                    await self.process_batch(records)
                     await consumer.commit({tp: records[-1].offset + 1})
                 await self._measure_lag(consumer)
         finally:
@@ -246,6 +168,45 @@ class EventConsumer:
                     topic=tp.topic,
                     partition=tp.partition,
                 ).set(lag)
+
+    async def process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        """Apply the records fetched from one partition, in order: in one transaction when
+        they all decode and every handler succeeds, else one by one (so a message that cannot
+        be applied goes alone to the DLQ); returns each one's outcome as :meth:`process`."""
+        if len(records) > 1:
+            outcomes = await self._apply_together(records)
+            if outcomes is not None:
+                return outcomes
+        return [await self.process(record) for record in records]
+
+    async def _apply_together(
+        self, records: list[ConsumerRecord[bytes, bytes]]
+    ) -> list[str] | None:
+        events: list[tuple[Envelope, EventData]] = []
+        for record in records:
+            try:
+                envelope = decode(record.value)
+                events.append((envelope, envelope.payload()))
+            except UndecodableEvent:
+                return None
+        try:
+            applied = await self._applier.apply_batch(events, around=_traced)
+        except Exception as exc:
+            log.warning(
+                "applying %d events together failed (%s); applying them one by one",
+                len(events),
+                type(exc).__name__,
+            )
+            return None
+        outcomes = []
+        for (envelope, _), now in zip(events, applied, strict=True):
+            if self._handlers.get(envelope.type) is None:
+                outcomes.append("ignored")
+                continue
+            outcome = "applied" if now else "duplicate"
+            handled(envelope, outcome, service=self._service, group=self._group_id)
+            outcomes.append(outcome)
+        return outcomes
 
     async def process(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Apply one message; returns once it is ``applied``, skipped as a ``duplicate``,
@@ -316,3 +277,8 @@ class EventConsumer:
         await self._producer.send_and_wait(
             dlq_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
+
+
+async def _traced(envelope: Envelope, run: Callable[[], Awaitable[None]]) -> None:
+    with traced(envelope):
+        await run()

@@ -158,6 +158,7 @@ class Runtime:
                 topics=topics,
                 handlers=handlers,
                 session_timeout_seconds=self.settings.kafka_session_timeout_seconds,
+                fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
                 service=self.name,
             )
             for group_id, topics, handlers in self._consumers

@@ -37,6 +37,12 @@ class ServiceSettings(BaseSettings):
     kafka_session_timeout_seconds: float = Field(
         10.0, ge=1, le=300, validation_alias=_shared("KAFKA_SESSION_TIMEOUT_SECONDS")
     )
+    # The embedded broker answers a long poll only when it times out, not when data arrives:
+    # this is the longest an event can wait in the broker for an idle consumer, and each idle
+    # consumer asks about 1000/this times a second.
+    kafka_fetch_max_wait_ms: int = Field(
+        20, ge=1, le=1000, validation_alias=_shared("KAFKA_FETCH_MAX_WAIT_MS")
+    )
     #: The key partners' API keys are signed with (at least 32 characters), the same on every
     #: service. Unset: derived from the admin token.
     api_key_secret: SecretStr | None = Field(
