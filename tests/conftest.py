@@ -10,6 +10,7 @@ needs a service's schema clones it with :func:`tests.support.databases.migrate`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,28 @@ from crosslead_common.db import Database
 from crosslead_common.kafka import create_producer
 from crosslead_local.localstack import LocalBroker, free_port
 from tests.support.databases import BACKENDS, drop_templates, fresh_database, migrate
+
+#: Loggers whose handlers, level or propagation a service's logging set-up changes.
+_CONFIGURED_LOGGERS = (
+    "",
+    "uvicorn",
+    "uvicorn.error",
+    "aiokafka",
+    "httpx",
+    "httpcore",
+    "aiohttp.client",
+)
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored() -> Iterator[None]:
+    """A test that runs a service command in-process (which sets up the service's logging) leaves
+    the logging of the tests after it as it found it: no handler of its keeps writing."""
+    loggers = [logging.getLogger(name) for name in _CONFIGURED_LOGGERS]
+    saved = [(lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    yield
+    for lg, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        lg.handlers[:], lg.level, lg.propagate = handlers, level, propagate
 
 
 @pytest.fixture(scope="session", autouse=True)

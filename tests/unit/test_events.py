@@ -94,13 +94,16 @@ def test_a_new_event_class_decodes_by_being_defined_and_a_type_is_defined_once()
         def subject(self) -> str:
             return self.partner_id
 
-    envelope = Envelope.wrap(PartnerWaved(partner_id="ptr_1"), source="t")
-    assert decode(envelope.to_bytes()).payload() == PartnerWaved(partner_id="ptr_1")
-    with pytest.raises(TypeError, match="defined twice"):
+    try:
+        envelope = Envelope.wrap(PartnerWaved(partner_id="ptr_1"), source="t")
+        assert decode(envelope.to_bytes()).payload() == PartnerWaved(partner_id="ptr_1")
+        with pytest.raises(TypeError, match="defined twice"):
 
-        class Again(EventData):
-            event_type: ClassVar[str] = PartnerWaved.event_type
-            topic: ClassVar[str] = Topic.PARTNERS
+            class Again(EventData):
+                event_type: ClassVar[str] = PartnerWaved.event_type
+                topic: ClassVar[str] = Topic.PARTNERS
+    finally:  # the catalogue tests in the same process see only the project's events
+        del EVENT_TYPES[PartnerWaved.event_type]
 
 
 def test_readers_ignore_fields_they_do_not_know_even_in_nested_terms() -> None:
