@@ -56,6 +56,10 @@ async def _running(
             "CROSSLEAD_ROUTER_DEADLINE_GRACE_SECONDS": "1",
             # Every e2e run writes JSON logs, which the observability tests parse.
             "CROSSLEAD_LOG_FORMAT": "json",
+            # The tests poll leads many times a second with one token; rate limits have their
+            # own tests.
+            "CROSSLEAD_RATE_LIMIT_PER_SECOND": "1000",
+            "CROSSLEAD_RATE_LIMIT_BURST": "2000",
         },
     )
     await asyncio.to_thread(stack.start)

@@ -111,7 +111,9 @@ class Client:
 
     async def lead(self, lead_id: str) -> dict[str, Any]:
         """The lead with its timeline, as the operator sees it."""
-        return dict((await self.get("intake", f"/v1/leads/{lead_id}", ADMIN)).json())
+        response = await self.get("intake", f"/v1/leads/{lead_id}", ADMIN)
+        assert response.status_code == 200, response.text  # a 429 is not a lead status
+        return dict(response.json())
 
     async def lead_status(self, lead_id: str) -> str:
         return str((await self.lead(lead_id))["status"])

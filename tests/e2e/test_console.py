@@ -63,7 +63,12 @@ def _stack(var: Path, ports: dict[str, int], urls: dict[str, str] | None) -> Loc
         ports=ports,
         database_urls=urls,
         console_port=free_port(),
-        extra_env={"CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "1"},
+        extra_env={
+            "CROSSLEAD_KAFKA_TOPIC_PARTITIONS": "1",
+            # The test reloads pages until events arrive; rate limits have their own tests.
+            "CROSSLEAD_RATE_LIMIT_PER_SECOND": "1000",
+            "CROSSLEAD_RATE_LIMIT_BURST": "2000",
+        },
     )
 
 
