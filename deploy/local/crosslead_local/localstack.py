@@ -199,7 +199,7 @@ class LocalStack:
             for name, port in self.ports.items():
                 self.processes[name] = self._spawn(name, name, ["serve", "--port", str(port)])
             for name, port in self.ports.items():
-                self._wait_ready(name, port)
+                self._wait_ready(name, name, port)
             if self.console_port is not None:
                 self._start("console", "console", self.console_port)
         except BaseException:
@@ -232,7 +232,7 @@ class LocalStack:
         self, label: str, service: str, port: int, env: dict[str, str] | None = None
     ) -> None:
         self.processes[label] = self._spawn(label, service, ["serve", "--port", str(port)], env)
-        self._wait_ready(label, port)
+        self._wait_ready(label, service, port)
 
     def _spawn(
         self,
@@ -255,10 +255,10 @@ class LocalStack:
     def _log_path(self, label: str) -> Path:
         return self.var_dir / f"{label}.log"
 
-    def _wait_ready(self, label: str, port: int) -> None:
+    def _wait_ready(self, label: str, service: str, port: int) -> None:
         process = self.processes[label]
         deadline = time.monotonic() + 60
-        while not _ready(f"http://127.0.0.1:{port}"):
+        while not _ready(f"http://127.0.0.1:{port}", service):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{label} did not start; see {self._log_path(label)}")
             time.sleep(0.1)
@@ -297,9 +297,11 @@ def _command(service: str) -> str:
     return str(Path(sys.executable).parent / f"crosslead-{service}")
 
 
-def _ready(base_url: str) -> bool:
+def _ready(base_url: str, service: str) -> bool:
+    """``service`` answers ready at ``base_url`` (not another process that took the port)."""
     try:
         with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
-            return bool(response.status == 200)
+            named = response.headers.get("x-crosslead-service") == service
+            return bool(response.status == 200 and named)
     except OSError:
         return False

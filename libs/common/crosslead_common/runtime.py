@@ -300,7 +300,9 @@ def create_service_app(
         checks = await runtime.check_ready()
         ok = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}
-        return JSONResponse(body, status_code=200 if ok else 503)
+        # Names the service, so whoever waits for it knows it reached this one on the port.
+        headers = {"x-crosslead-service": runtime.name}
+        return JSONResponse(body, status_code=200 if ok else 503, headers=headers)
 
     for router in routers:
         app.include_router(router)

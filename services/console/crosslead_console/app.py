@@ -57,7 +57,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
-        return PlainTextResponse("ok")
+        return PlainTextResponse("ok", headers={"x-crosslead-service": "console"})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
@@ -65,7 +65,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         down = await app.state.console.client.unreachable(SERVICES)
         if down:
             return PlainTextResponse(f"unreachable: {', '.join(down)}", status_code=503)
-        return PlainTextResponse("ok")
+        return PlainTextResponse("ok", headers={"x-crosslead-service": "console"})
 
     async def to_sign_in(request: Request, _: Exception) -> Response:
         return redirect(request, "/sign-in")
