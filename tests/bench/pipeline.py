@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,20 +36,15 @@ import httpx
 from standardwebhooks import Webhook
 
 from crosslead_local.localstack import LocalStack, free_port, wait_for_port
+from tests.bench.leads import CONCURRENCY, percentile, rate
 from tests.e2e.harness import Client, Partner, lead
 from tests.support import ADMIN_TOKEN, eventually, serve
 from tests.support.databases import TEST_POSTGRES_URL, postgres_database
 from tests.support.webhooks import Receiver
 
 BURST = 600
-CONCURRENCY = 16
 LATENCY_LEADS = 100
 HALF_LOAD_SECONDS = 10.0
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 @dataclass
@@ -63,19 +58,6 @@ class Figures:
     floor: list[float] = field(default_factory=list)
     half_rate: float = 0.0
     half_latency: list[float] = field(default_factory=list)
-
-
-async def rate(request: Callable[[int], Awaitable[None]], total: int) -> float:
-    """Requests per second with CONCURRENCY workers sharing ``total`` requests."""
-    counter = iter(range(total))
-
-    async def worker() -> None:
-        for n in counter:
-            await request(n)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return total / (time.perf_counter() - started)
 
 
 class Arrivals:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 
 from crosslead_common.events import Envelope, EventData, LeadRouted
@@ -76,6 +77,22 @@ class Intake:
         )
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
+
+    async def won(
+        self, target: dict[str, Any], lead_id: str, amount: str, external_id: str = "deal-1"
+    ) -> httpx.Response:
+        """``target`` reports a won deal of ``amount`` EUR on the lead."""
+        return await self.client.post(
+            "/v1/conversions",
+            headers=auth(target["api_key"]),
+            json={
+                "lead_id": lead_id,
+                "external_id": external_id,
+                "status": "won",
+                "amount": amount,
+                "currency": "EUR",
+            },
+        )
 
     async def count_leads(self) -> int:
         async with self.db.sessionmaker() as session:

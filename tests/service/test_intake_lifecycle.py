@@ -199,17 +199,7 @@ async def test_a_settled_payout_marks_the_lead_paid(intake: Intake) -> None:
     lead_id = await intake.lead(shop)
     await apply(intake, routed(lead_id, shop, fitter, agreement, hop=1), 2)
     await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(fitter["api_key"]))
-    won = await intake.client.post(
-        "/v1/conversions",
-        headers=auth(fitter["api_key"]),
-        json={
-            "lead_id": lead_id,
-            "external_id": "deal-1",
-            "status": "won",
-            "amount": "1000.00",
-            "currency": "EUR",
-        },
-    )
+    won = await intake.won(fitter, lead_id, "1000.00")
     assert won.status_code == 202
 
     settled = PayoutSettled(

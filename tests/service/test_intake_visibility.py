@@ -39,17 +39,7 @@ async def test_a_target_sees_only_its_own_offer_and_deals(intake: Intake) -> Non
     )
     await apply(intake, routed(lead_id, shop, second, to_second, hop=2), 4)
     await intake.client.post(f"/v1/leads/{lead_id}/accept", headers=auth(second["api_key"]))
-    won = await intake.client.post(
-        "/v1/conversions",
-        headers=auth(second["api_key"]),
-        json={
-            "lead_id": lead_id,
-            "external_id": "deal-1",
-            "status": "won",
-            "amount": "7345.00",
-            "currency": "EUR",
-        },
-    )
+    won = await intake.won(second, lead_id, "7345.00")
     assert won.status_code == 202, won.text
     money = {
         "source_partner_id": shop["id"],
