@@ -26,12 +26,13 @@ def lock_key(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def advisory_xact_lock(session: AsyncSession, *parts: str) -> None:
-    """Hold the lock named by ``parts`` until the transaction ends. PostgreSQL: an advisory
-    lock; SQLite: nothing to do, every write transaction already holds the database's one
-    write lock (``BEGIN IMMEDIATE``)."""
+async def advisory_xact_lock(session: AsyncSession, *parts: str, shared: bool = False) -> None:
+    """Hold the lock named by ``parts`` until the transaction ends; ``shared`` holders only
+    exclude an exclusive one. PostgreSQL: an advisory lock; SQLite: nothing to do, every
+    write transaction already holds the database's one write lock (``BEGIN IMMEDIATE``)."""
     if _is_postgresql(session):
-        await session.execute(select(func.pg_advisory_xact_lock(lock_key(*parts))))
+        lock = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+        await session.execute(select(lock(lock_key(*parts))))
 
 
 def _is_postgresql(session: AsyncSession) -> bool:

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import Availability
-from crosslead_common.sql import upsert
+from crosslead_common.sql import advisory_xact_lock, upsert
 from crosslead_router.matching import History, Target
 from crosslead_router.models import (
     Agreement,
@@ -318,8 +318,22 @@ async def next_recheck(session: AsyncSession) -> datetime | None:
     )
 
 
+#: Routing a lead reads the view (partners, agreements, endpoints) under this lock shared;
+#: a change to the view takes it alone before it wakes the waiting leads. So a lead routed
+#: while an agreement is being recorded is either routed with it or woken by it, never
+#: parked until its next scheduled look.
+ROUTING_VIEW_LOCK = ("crosslead-router", "routing-view")
+
+
+async def reading_the_routing_view(session: AsyncSession) -> None:
+    """Hold the routing view still (against changes, not other readers) until commit."""
+    await advisory_xact_lock(session, *ROUTING_VIEW_LOCK, shared=True)
+
+
 async def recheck_waiting_now(session: AsyncSession, now: datetime) -> None:
-    """Make every waiting lead due for another look (something may have opened)."""
+    """Make every waiting lead due for another look (something may have opened), once the
+    leads being routed against the old view have been parked."""
+    await advisory_xact_lock(session, *ROUTING_VIEW_LOCK)
     await session.execute(
         update(RoutedLead).where(RoutedLead.state == "waiting").values(recheck_at=now)
     )

@@ -92,6 +92,7 @@ async def _route(
 ) -> Outcome:
     """Offer ``lead`` to the best candidate whose capacity can be taken, or say why nobody
     can have it; the decision is recorded and travels in the event."""
+    await repository.reading_the_routing_view(session)
     to_route = LeadToRoute(
         source_partner_id=lead.source_partner_id,
         need=lead.need,
