@@ -136,6 +136,11 @@ async def latest_available_at(
     return latest
 
 
+async def lock_lead(session: AsyncSession, lead_id: str) -> None:
+    """Hold the lead's conversions still until the transaction ends."""
+    await advisory_xact_lock(session, "crosslead-payouts-lead", lead_id)
+
+
 async def add_posting(
     session: AsyncSession,
     posting_id: str,

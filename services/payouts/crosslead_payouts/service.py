@@ -35,6 +35,10 @@ async def apply_conversion(
     refund, and publish ``CommissionAccrued`` / ``CommissionReversed``. A conversion already
     applied (even under another event id) changes nothing. Raises :class:`CommissionError` or
     :class:`~crosslead_common.money.MoneyError` for a conversion that can never be applied."""
+    # One lead's conversions are applied one at a time: a conversion delivered twice at once
+    # (under two event ids, by two consumers) is seen applied by the second, and a refund is
+    # weighed against everything booked for the lead before it.
+    await repository.lock_lead(session, event.lead_id)
     if await repository.conversion_applied(session, event.conversion_id):
         return
     amount = to_minor(event.amount, event.currency)
