@@ -18,6 +18,8 @@ from crosslead_local.localstack import free_port
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: Intake's key of customer fingerprints in tests.
+CUSTOMER_HASH_KEY = "test-customer-hash-key-0123456789abcdef"
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_TOKEN, CUSTOMER_HASH_KEY
 
 CONTRACT = {
     "intake": {
@@ -33,6 +33,9 @@ CONTRACT = {
         ("get", "/v1/complements/{category}"),
         ("get", "/v1/cross-sell"),
         ("get", "/v1/reports/partners"),
+        ("post", "/v1/partners/{partner_id}/api-keys"),
+        ("get", "/v1/partners/{partner_id}/api-keys"),
+        ("delete", "/v1/partners/{partner_id}/api-keys/{key_id}"),
     },
     "router": {
         ("post", "/v1/webhook-endpoints"),
@@ -54,7 +57,11 @@ HEALTH = {("get", "/healthz"), ("get", "/readyz")}
 def apps() -> dict[str, FastAPI]:
     url = "sqlite+aiosqlite:///:memory:"
     return {
-        "intake": intake_app(IntakeSettings(admin_token=ADMIN_TOKEN, database_url=url)),
+        "intake": intake_app(
+            IntakeSettings(
+                admin_token=ADMIN_TOKEN, customer_hash_key=CUSTOMER_HASH_KEY, database_url=url
+            )
+        ),
         "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=url)),
         "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=url)),
     }

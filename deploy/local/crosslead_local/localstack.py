@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -128,6 +129,16 @@ SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
 CONSOLE_PORT = 8004
 
 
+def local_secret(path: Path) -> str:
+    """The secret kept in ``path``, made (256 random bits, readable by the owner only) the
+    first time: a local stack keeps recognising what it saw before across restarts."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 class LocalStack:
     """The broker plus intake, router and payouts as separate processes, each service with
     its own database. Service processes can be killed and restarted (failure tests)."""
@@ -151,6 +162,10 @@ class LocalStack:
         self.env = {
             **os.environ,
             "CROSSLEAD_ADMIN_TOKEN": admin_token,
+            "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": os.environ.get(
+                "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY"
+            )
+            or local_secret(var_dir / "customer-hash-key"),
             "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE": "1",  # receivers on this machine must work
             **{

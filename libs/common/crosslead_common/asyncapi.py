@@ -21,6 +21,8 @@ PUBLISHERS: dict[str, str] = {
         (
             "crosslead.partner.registered.v1",
             "crosslead.partner.updated.v1",
+            "crosslead.partner.status_changed.v1",
+            "crosslead.partner.key_revoked.v1",
             "crosslead.agreement.created.v1",
             "crosslead.agreement.ended.v1",
             "crosslead.lead.received.v1",

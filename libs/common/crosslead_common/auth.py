@@ -7,6 +7,12 @@ registration has reached it. Keys without a signature (issued before) are compar
 SHA-256 hash with the ones the services have stored (they are 256-bit random, so a fast hash is
 safe and lookups stay O(1)). The operator authenticates with the admin token from the
 environment.
+
+Every key has an id derived from its hash (:func:`key_id_of`), so any service can name a key it
+has only seen once. Because a signed key needs no lookup to be valid, each service also asks
+its own view whether the key is still usable (:data:`KeyCheck`): not revoked or past its
+overlap after a rotation, and its partner not disabled; intake keeps that view, router and
+payouts keep a copy fed by ``partner.key_revoked`` and ``partner.status_changed`` events.
 """
 
 from __future__ import annotations
@@ -24,10 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common.domain import Forbidden, Unauthorized
 
 __all__ = [
+    "KeyCheck",
     "PartnerLookup",
     "Principal",
     "authenticate",
     "hash_api_key",
+    "key_id_of",
     "new_api_key",
     "require_admin",
     "signed_partner",
@@ -38,6 +46,8 @@ API_KEY_PREFIX = "clk_"
 
 #: Returns the id of the partner whose API key hashes to the given value, or None.
 PartnerLookup = Callable[[AsyncSession, str], Awaitable[str | None]]
+#: Whether the key with this id (:func:`key_id_of`) may still act for the partner.
+KeyCheck = Callable[[AsyncSession, str, str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -88,6 +98,12 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_id_of(key_hash: str) -> str:
+    """The public id of the API key with this hash (:func:`hash_api_key`): it names the key in
+    listings and revocations and tells nothing about the key itself."""
+    return "key_" + key_hash[:24]
+
+
 def _bearer_token(request: Request) -> str:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -100,20 +116,26 @@ async def authenticate(
     session: AsyncSession,
     admin_token: str,
     lookup: PartnerLookup,
+    *,
     key: bytes | None = None,
+    check: KeyCheck | None = None,
 ) -> Principal:
-    """Resolve the bearer token to a principal, or raise 401: the admin token, an API key
-    signed with ``key``, or one whose hash ``lookup`` knows."""
+    """Resolve the bearer token to a principal, or raise 401: the admin token, or an API key
+    signed with ``key`` or whose hash ``lookup`` knows, which ``check`` finds still usable."""
     token = _bearer_token(request)
     if hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(partner_id=None)
-    if key is not None and (signed := signed_partner(token, key)) is not None:
-        return Principal(partner_id=signed)
-    if token.startswith(API_KEY_PREFIX):
-        partner_id = await lookup(session, hash_api_key(token))
-        if partner_id is not None:
-            return Principal(partner_id=partner_id)
-    raise Unauthorized("the token is not valid")
+    if not token.startswith(API_KEY_PREFIX):
+        raise Unauthorized("the token is not valid")
+    key_hash = hash_api_key(token)
+    partner_id = signed_partner(token, key) if key is not None else None
+    if partner_id is None:
+        partner_id = await lookup(session, key_hash)
+    if partner_id is None or (
+        check is not None and not await check(session, partner_id, key_id_of(key_hash))
+    ):
+        raise Unauthorized("the token is not valid")
+    return Principal(partner_id=partner_id)
 
 
 def require_admin(principal: Principal) -> None:

@@ -48,7 +48,9 @@ __all__ = [
     "LeadUnroutable",
     "LeadWaiting",
     "Manager",
+    "PartnerKeyRevoked",
     "PartnerRegistered",
+    "PartnerStatusChanged",
     "PartnerUpdated",
     "PayoutSettled",
     "RoutingDecision",
@@ -215,6 +217,37 @@ class PartnerUpdated(EventData):
     paused: bool
     #: ISO 3166-1 alpha-2, where the partner's customers' local phone numbers are placed.
     country: str | None = None
+
+    def subject(self) -> str:
+        return self.partner_id
+
+
+class PartnerKeyRevoked(EventData):
+    """One of a partner's API keys stops working at ``expires_at``: at once when it was
+    revoked, at the end of the overlap when a new key replaced it. Every service refuses the
+    key from then on (a later event never extends it)."""
+
+    event_type: ClassVar[str] = "crosslead.partner.key_revoked.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    partner_id: str
+    #: The key's public id (``key_`` and the start of its SHA-256 hash).
+    key_id: str
+    expires_at: datetime
+
+    def subject(self) -> str:
+        return self.partner_id
+
+
+class PartnerStatusChanged(EventData):
+    """The operator disabled a partner (``status: "disabled"``: its API keys are refused
+    everywhere and it is no routing candidate) or enabled it again (``"active"``)."""
+
+    event_type: ClassVar[str] = "crosslead.partner.status_changed.v1"
+    topic: ClassVar[str] = Topic.PARTNERS
+
+    partner_id: str
+    status: Literal["active", "disabled"]
 
     def subject(self) -> str:
         return self.partner_id

@@ -27,7 +27,7 @@ from crosslead_common.api.problems import (
 )
 from crosslead_common.api.ratelimit import Limits, RateLimit
 from crosslead_common.asyncapi import asyncapi_document
-from crosslead_common.auth import PartnerLookup, Principal, authenticate
+from crosslead_common.auth import KeyCheck, PartnerLookup, Principal, authenticate
 from crosslead_common.db import Database
 from crosslead_common.dlq import DeadLetters
 from crosslead_common.dlq_api import dead_letter_routes
@@ -65,12 +65,15 @@ class Runtime:
         outbox: Outbox,
         processed: Table,
         partner_lookup: PartnerLookup,
+        key_check: KeyCheck | None = None,
     ) -> None:
         self.name = name
         self.settings = settings
         self.db = Database(settings.database_url)
         self.outbox = outbox
         self.partner_lookup = partner_lookup
+        #: Whether a partner's key is still usable (not revoked, its partner not disabled).
+        self.key_check = key_check
         self._processed = processed
         self._consumers: list[tuple[str, tuple[str, ...], Handlers]] = []
         self._workers: list[tuple[str, Worker]] = []
@@ -237,7 +240,8 @@ async def current_principal(request: Request) -> Principal:
             session,
             runtime.settings.admin_token.get_secret_value(),
             runtime.partner_lookup,
-            runtime.settings.api_key_signing_key(),
+            key=runtime.settings.api_key_signing_key(),
+            check=runtime.key_check,
         )
 
 

@@ -15,7 +15,7 @@ from crosslead_intake.leads import routes as leads
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.models import outbox, processed_events
 from crosslead_intake.partners import routes as partners
-from crosslead_intake.partners.queries import partner_id_by_key_hash
+from crosslead_intake.partners.queries import key_usable, partner_id_by_key_hash
 from crosslead_intake.reports import routes as reports
 from crosslead_intake.settings import IntakeSettings
 from crosslead_intake.warmup import routes as warmup
@@ -29,6 +29,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         outbox=outbox,
         processed=processed_events,
         partner_lookup=partner_id_by_key_hash,
+        key_check=key_usable,
     )
     runtime.add_consumer(
         group_id="crosslead-intake-timeline",

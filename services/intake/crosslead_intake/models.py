@@ -21,7 +21,7 @@ from crosslead_common.api.idempotency import idempotency_keys_table
 from crosslead_common.db import DecimalString, UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
-from crosslead_common.partners import PartnerColumns
+from crosslead_common.partners import KeyColumns, PartnerColumns
 
 
 class Base(DeclarativeBase):
@@ -39,6 +39,18 @@ class Partner(PartnerColumns, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: ISO 3166-1 alpha-2: where the partner's customers' local phone numbers are placed.
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+
+
+class ApiKey(KeyColumns, Base):
+    """Every API key issued to a partner (only its hash is kept). ``expires_at``: when it stops
+    working (the end of a rotation's overlap, or when it was revoked); ``revoked_at``: when
+    ``DELETE`` revoked it."""
+
+    __tablename__ = "api_keys"
+
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Agreement(Base):

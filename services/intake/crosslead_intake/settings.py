@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -26,12 +23,9 @@ class IntakeSettings(ServiceSettings):
     #: A lead for the same customer and need within this many days of an earlier one is a
     #: duplicate.
     duplicate_window_days: int = Field(30, ge=1, le=3650)
-    #: The HMAC key of customer fingerprints (at least 32 characters). Unset: derived from the
-    #: admin token, so changing that token forgets every earlier customer.
-    customer_hash_key: SecretStr | None = Field(None, min_length=32)
+    #: The HMAC key of customer fingerprints (at least 32 characters), required: a key of its
+    #: own, so rotating the admin token never forgets earlier customers. Changing it does.
+    customer_hash_key: SecretStr = Field(min_length=32)
 
     def customer_key(self) -> bytes:
-        if self.customer_hash_key is not None:
-            return self.customer_hash_key.get_secret_value().encode()
-        admin = self.admin_token.get_secret_value().encode()
-        return hmac.new(admin, b"crosslead-intake/customer-fingerprints", hashlib.sha256).digest()
+        return self.customer_hash_key.get_secret_value().encode()

@@ -22,6 +22,7 @@ def create_app(settings: PayoutsSettings | None = None) -> FastAPI:
         outbox=outbox,
         processed=processed_events,
         partner_lookup=repository.partner_id_by_key_hash,
+        key_check=repository.key_usable,
     )
     runtime.add_consumer(group_id=GROUP_ID, topics=TOPICS, handlers=handlers)
     return create_service_app(

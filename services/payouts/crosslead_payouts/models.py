@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     event,
     or_,
+    text,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -23,11 +24,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from crosslead_common.db import UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
+from crosslead_common.partners import ACTIVE, KeyColumns
 
 __all__ = [
     "APPEND_ONLY_TABLES",
     "Account",
     "AgreementVolume",
+    "ApiKey",
     "Base",
     "Conversion",
     "LeadCommission",
@@ -53,7 +56,8 @@ processed_events = processed_events_table(Base.metadata)
 
 
 class Partner(Base):
-    """Projection of ``PartnerRegistered``: enough to authenticate a partner's API key."""
+    """Projection of ``PartnerRegistered`` and ``PartnerStatusChanged``: enough to
+    authenticate a partner's API key."""
 
     __tablename__ = "partners"
 
@@ -61,6 +65,16 @@ class Partner(Base):
     name: Mapped[str] = mapped_column(String(200))
     api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``active`` or ``disabled`` (``PartnerStatusChanged``): a disabled partner's keys are
+    #: refused.
+    status: Mapped[str] = mapped_column(String(16), server_default=text(f"'{ACTIVE}'"))
+
+
+class ApiKey(KeyColumns, Base):
+    """The partners' API keys that stop working (``PartnerKeyRevoked``); a key not listed
+    here is usable while its partner is not disabled."""
+
+    __tablename__ = "api_keys"
 
 
 class Conversion(Base):

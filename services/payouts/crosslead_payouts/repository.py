@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.partners import key_checker
 from crosslead_common.sql import advisory_xact_lock, upsert
 from crosslead_payouts.ledger import STATEMENT_ACCOUNTS, AccountKind, Entry, LeadBalance
 from crosslead_payouts.models import (
     Account,
     AgreementVolume,
+    ApiKey,
     Conversion,
     LeadCommission,
     LedgerEntry,
@@ -31,6 +33,7 @@ __all__ = [
     "available_balances",
     "conversion_applied",
     "get_lead_commission",
+    "key_usable",
     "latest_available_at",
     "lock_payouts",
     "manager_partner_ids",
@@ -41,6 +44,7 @@ __all__ = [
     "payout_run_by_key",
     "replayed_balances",
     "save_partner",
+    "set_partner_status",
     "statement_entries",
     "stored_balances",
     "unbalanced_postings",
@@ -54,15 +58,32 @@ async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | 
     return result
 
 
+#: A partner's key is refused once it is revoked or its partner disabled (as the events said).
+key_usable = key_checker(Partner, ApiKey, unknown_keys_usable=True)
+
+
 async def save_partner(
     session: AsyncSession, partner_id: str, name: str, api_key_hash: str, at: datetime
-) -> None:
+) -> bool:
+    """Add a partner or refresh its name; False (nothing changed) when it is known under
+    another API key: a registration never re-keys a partner."""
     partner = await session.get(Partner, partner_id, with_for_update=True)
     if partner is None:
         session.add(Partner(id=partner_id, name=name, api_key_hash=api_key_hash, registered_at=at))
+    elif partner.api_key_hash != api_key_hash:
+        return False
     else:
         partner.name = name
-        partner.api_key_hash = api_key_hash
+    return True
+
+
+async def set_partner_status(session: AsyncSession, partner_id: str, status: str) -> bool:
+    """False when the partner is unknown here."""
+    partner = await session.get(Partner, partner_id, with_for_update=True)
+    if partner is None:
+        return False
+    partner.status = status
+    return True
 
 
 async def partner_known(session: AsyncSession, partner_id: str) -> bool:

@@ -4,6 +4,7 @@ transaction; the caller (here: the event consumer) owns the commit."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,19 +14,44 @@ from crosslead_common import events
 from crosslead_common.db import utcnow
 from crosslead_common.money import from_minor, to_minor
 from crosslead_common.observability.metrics import LEDGER_POSTINGS, PAYOUT_RUNS, count_after_commit
+from crosslead_common.partners import record_key_expiry
 from crosslead_payouts import commission, repository
 from crosslead_payouts.commission import Accrual, CommissionError
 from crosslead_payouts.ledger import AccountKind, Parties, RunPlan, deal_entries, plan_run
-from crosslead_payouts.models import Conversion, LeadCommission, PayoutRun, outbox
+from crosslead_payouts.models import ApiKey, Conversion, LeadCommission, PayoutRun, outbox
 
-__all__ = ["apply_conversion", "register_partner", "run_payouts"]
+__all__ = [
+    "apply_conversion",
+    "register_partner",
+    "revoke_key",
+    "run_payouts",
+    "set_partner_status",
+]
+
+log = logging.getLogger(__name__)
 
 
 async def register_partner(session: AsyncSession, event: events.PartnerRegistered) -> None:
-    """Remember a partner (or its new details) so that its API key authenticates it here."""
-    await repository.save_partner(
+    """Remember a partner (or its new name) so that its API key authenticates it here. A
+    registration that would give a known partner another key is refused: logged, ignored."""
+    if not await repository.save_partner(
         session, event.partner_id, event.name, event.api_key_hash, utcnow()
-    )
+    ):
+        log.warning(
+            "ignoring a registration of known partner %s that would change its API key",
+            event.partner_id,
+        )
+
+
+async def set_partner_status(session: AsyncSession, event: events.PartnerStatusChanged) -> None:
+    """A disabled partner's keys are refused here; an active one's work again."""
+    if not await repository.set_partner_status(session, event.partner_id, event.status):
+        log.warning("ignoring a status change of unknown partner %s", event.partner_id)
+
+
+async def revoke_key(session: AsyncSession, event: events.PartnerKeyRevoked) -> None:
+    """The key is refused here from ``expires_at`` on."""
+    await record_key_expiry(session, ApiKey, event.partner_id, event.key_id, event.expires_at)
 
 
 async def apply_conversion(

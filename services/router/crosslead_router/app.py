@@ -25,6 +25,7 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
         outbox=outbox,
         processed=processed_events,
         partner_lookup=repository.partner_id_by_key_hash,
+        key_check=repository.key_usable,
     )
     policy = settings.routing_policy()
     runtime.add_consumer(

@@ -20,7 +20,9 @@ from crosslead_common.events import (
     LeadAccepted,
     LeadReceived,
     LeadRejected,
+    PartnerKeyRevoked,
     PartnerRegistered,
+    PartnerStatusChanged,
     PartnerUpdated,
     PayoutSettled,
 )
@@ -46,6 +48,18 @@ def handlers(policy: RoutingPolicy) -> Handlers:
         session: AsyncSession, event: PartnerUpdated, envelope: Envelope
     ) -> None:
         await service.update_partner(session, event)
+
+    @on.on(PartnerStatusChanged)
+    async def partner_status_changed(
+        session: AsyncSession, event: PartnerStatusChanged, envelope: Envelope
+    ) -> None:
+        await service.set_partner_status(session, event)
+
+    @on.on(PartnerKeyRevoked)
+    async def partner_key_revoked(
+        session: AsyncSession, event: PartnerKeyRevoked, envelope: Envelope
+    ) -> None:
+        await service.revoke_key(session, event)
 
     @on.on(AgreementCreated)
     async def agreement_created(

@@ -1,13 +1,13 @@
 """Matching v2: who may take a lead, how the candidates rank, and why the others cannot. Pure:
 plain values in, a ranking out.
 
-A partner is a candidate when an agreement from the lead's source covers the lead's need, the
-customer's consent covers it, it serves the lead's region, has not had the lead before, has an
-enabled webhook endpoint for offers (or has registered none yet), is not paused, is inside its
-opening hours and has capacity left. Each rule is a named :class:`Check` applied in order; a
-partner that fails one is excluded with that check's code. The first five are *hard* (nothing
-will change them while the lead waits); the last four are *soft*: when only they stand in the
-way, the lead waits for a partner to open.
+A partner is a candidate when the operator has not disabled it, an agreement from the lead's
+source covers the lead's need, the customer's consent covers it, it serves the lead's region,
+has not had the lead before, has an enabled webhook endpoint for offers (or has registered none
+yet), is not paused, is inside its opening hours and has capacity left. Each rule is a named
+:class:`Check` applied in order; a partner that fails one is excluded with that check's code.
+The first six are *hard* (nothing will change them while the lead waits); the last four are
+*soft*: when only they stand in the way, the lead waits for a partner to open.
 
 Candidates are ranked by a weighted sum of factors, each in [0, 1]; see :func:`score`.
 """
@@ -88,6 +88,8 @@ class Target:
     availability: Availability | None = None
     capacity_per_day: int | None = None
     capacity_per_hour: int | None = None
+    #: The operator disabled the partner.
+    disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ def _outside_consent(lead: LeadToRoute, t: Target, s: Situation) -> str | None:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check("disabled", lambda lead, t, s: "disabled by the operator" if t.disabled else None),
     Check(
         "source",
         lambda lead, t, s: (

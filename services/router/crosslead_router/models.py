@@ -27,10 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from crosslead_common.db import UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
-from crosslead_common.partners import PartnerColumns
+from crosslead_common.partners import KeyColumns, PartnerColumns
 
 __all__ = [
     "Agreement",
+    "ApiKey",
     "Base",
     "CapacityUsage",
     "Decision",
@@ -57,6 +58,13 @@ class Partner(PartnerColumns, Base):
     __tablename__ = "partners"
 
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(KeyColumns, Base):
+    """The partners' API keys that stop working (``PartnerKeyRevoked``); a key not listed
+    here is usable while its partner is not disabled."""
+
+    __tablename__ = "api_keys"
 
 
 class Agreement(Base):

@@ -10,10 +10,12 @@ from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, upd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import Availability
+from crosslead_common.partners import DISABLED, key_checker
 from crosslead_common.sql import advisory_xact_lock, upsert
 from crosslead_router.matching import History, Target
 from crosslead_router.models import (
     Agreement,
+    ApiKey,
     Base,
     CapacityUsage,
     Decision,
@@ -55,6 +57,10 @@ async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | 
     return await session.scalar(select(Partner.id).where(Partner.api_key_hash == key_hash))
 
 
+#: A partner's key is refused once it is revoked or its partner disabled (as the events said).
+key_usable = key_checker(Partner, ApiKey, unknown_keys_usable=True)
+
+
 async def partner(session: AsyncSession, partner_id: str) -> Partner | None:
     return await session.get(Partner, partner_id)
 
@@ -76,6 +82,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             Partner.availability,
             Partner.capacity_per_day,
             Partner.capacity_per_hour,
+            Partner.status,
         )
         .join(Partner, Partner.id == Agreement.target_partner_id)
         .where(Agreement.source_partner_id == source_partner_id)
@@ -96,6 +103,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             else None,
             capacity_per_day=row.capacity_per_day,
             capacity_per_hour=row.capacity_per_hour,
+            disabled=row.status == DISABLED,
         )
         for row in rows
     ]

@@ -14,11 +14,14 @@ from crosslead_common.db import request_wakeup, utcnow
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,
+    PartnerKeyRevoked,
     PartnerRegistered,
+    PartnerStatusChanged,
     PartnerUpdated,
 )
+from crosslead_common.partners import ACTIVE, record_key_expiry
 from crosslead_router import repository
-from crosslead_router.models import Agreement, Delivery, DeliveryAttempt, Partner
+from crosslead_router.models import Agreement, ApiKey, Delivery, DeliveryAttempt, Partner
 
 __all__ = [
     "DEADLINES_WAKEUP",
@@ -30,6 +33,8 @@ __all__ = [
     "record_agreement",
     "record_partner",
     "retry_delivery",
+    "revoke_key",
+    "set_partner_status",
     "update_partner",
 ]
 
@@ -41,7 +46,15 @@ WAITING_WAKEUP = "waiting"
 
 
 async def record_partner(session: AsyncSession, event: PartnerRegistered, at: datetime) -> None:
-    """Add or refresh a partner in the routing view (and so let its API key in)."""
+    """Add or refresh a partner in the routing view (and so let its API key in). A
+    registration that would give a known partner another key is refused: logged, ignored."""
+    known = await repository.partner(session, event.partner_id)
+    if known is not None and known.api_key_hash != event.api_key_hash:
+        log.warning(
+            "ignoring a registration of known partner %s that would change its API key",
+            event.partner_id,
+        )
+        return
     row = Partner(
         id=event.partner_id, name=event.name, api_key_hash=event.api_key_hash, registered_at=at
     )
@@ -58,6 +71,23 @@ async def update_partner(session: AsyncSession, event: PartnerUpdated) -> None:
         return
     _apply_settings(row, event)
     await _recheck_waiting(session)
+
+
+async def set_partner_status(session: AsyncSession, event: PartnerStatusChanged) -> None:
+    """A disabled partner is no routing candidate and its keys are refused; enabled again,
+    the leads waiting for a partner are looked at again."""
+    row = await repository.partner(session, event.partner_id)
+    if row is None:
+        log.warning("ignoring a status change of unknown partner %s", event.partner_id)
+        return
+    row.status = event.status
+    if event.status == ACTIVE:
+        await _recheck_waiting(session)
+
+
+async def revoke_key(session: AsyncSession, event: PartnerKeyRevoked) -> None:
+    """The key is refused here from ``expires_at`` on."""
+    await record_key_expiry(session, ApiKey, event.partner_id, event.key_id, event.expires_at)
 
 
 def _apply_settings(row: Partner, event: PartnerRegistered | PartnerUpdated) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_intake.models import Partner
+from crosslead_common.partners import key_checker
+from crosslead_intake.models import ApiKey, Partner
 
-__all__ = ["get_partner", "partner_id_by_key_hash"]
+__all__ = ["get_key", "get_partner", "key_usable", "keys_of", "partner_id_by_key_hash"]
+
+#: Intake issues every key, so a key it does not list is refused.
+key_usable = key_checker(Partner, ApiKey, unknown_keys_usable=False)
 
 
 async def partner_id_by_key_hash(session: AsyncSession, key_hash: str) -> str | None:
@@ -21,3 +27,15 @@ async def get_partner(
     session: AsyncSession, partner_id: str, *, for_update: bool = False
 ) -> Partner | None:
     return await session.get(Partner, partner_id, with_for_update=for_update)
+
+
+async def keys_of(session: AsyncSession, partner_id: str) -> Sequence[ApiKey]:
+    """The partner's keys, oldest first."""
+    result = await session.scalars(
+        select(ApiKey).where(ApiKey.partner_id == partner_id).order_by(ApiKey.created_at, ApiKey.id)
+    )
+    return result.all()
+
+
+async def get_key(session: AsyncSession, key_id: str) -> ApiKey | None:
+    return await session.get(ApiKey, key_id)

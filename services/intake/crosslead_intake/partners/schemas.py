@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from pydantic import (
@@ -100,8 +100,11 @@ class PartnerPatch(RequestBody):
     availability: AvailabilityIn | None = None
     paused: bool | None = None
     country: Country | None = None
+    #: The operator's only: ``disabled`` refuses the partner's keys everywhere and makes it
+    #: no routing candidate; ``active`` lets it back.
+    status: Literal["active", "disabled"] | None = None
 
-    @field_validator("offers", "regions", "paused")
+    @field_validator("offers", "regions", "paused", "status")
     @classmethod
     def _required(cls, value: Any) -> Any:
         if value is None:
@@ -126,8 +129,39 @@ class PartnerOut(BaseModel):
     availability: AvailabilityOut | None
     paused: bool
     country: str | None
+    status: str
     created_at: datetime
 
 
 class PartnerCreated(PartnerOut):
     api_key: str = Field(description="Shown once; only its hash is stored.")
+
+
+#: The longest a replaced key may keep working after a rotation (7 days), and the default.
+MAX_OVERLAP_SECONDS = 7 * 24 * 3600
+DEFAULT_OVERLAP_SECONDS = 24 * 3600
+
+
+class ApiKeyRotation(RequestBody):
+    """A new API key; the partner's other keys keep working ``previous_valid_for_seconds``
+    longer (0: they stop at once)."""
+
+    previous_valid_for_seconds: int = Field(DEFAULT_OVERLAP_SECONDS, ge=0, le=MAX_OVERLAP_SECONDS)
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    created_at: datetime
+    #: When it stops (or stopped) working; ``None``: until revoked.
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKeyOut]
+
+
+class ApiKeyCreated(BaseModel):
+    id: str
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+    created_at: datetime
