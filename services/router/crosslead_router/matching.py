@@ -362,6 +362,7 @@ def rank(lead: LeadToRoute, targets: Sequence[Target], situation: Situation) -> 
 
 
 _UNROUTABLE_REASONS: Mapping[str, Callable[[LeadToRoute], str]] = {
+    "disabled": lambda lead: "every partner with an agreement is disabled",
     "source": lambda lead: "the only agreements point back to the source partner",
     "need": lambda lead: f"no agreement covers the need {lead.need!r}",
     "consent": lambda lead: f"the customer's consent covers no partner for {lead.need!r}",
