@@ -13,6 +13,7 @@ import pytest
 from crosslead_local.localstack import BadSettings, LocalStack, free_port, wait_for_port
 
 SHORT_TOKEN = "tok3n-1234"  # 10 characters
+CUSTOMER_KEY = {"CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": "customer-hash-key-0123456789abcdef"}
 BIN = Path(sys.executable).parent
 
 
@@ -28,7 +29,7 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     [
         (
             ["crosslead-intake", "migrate"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN},
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN, **CUSTOMER_KEY},
             "crosslead-intake: bad setting CROSSLEAD_ADMIN_TOKEN: must be at least 16 "
             "characters long",
         ),
@@ -44,8 +45,18 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ),
         (
             ["crosslead-intake", "migrate"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS": "0"},
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS": "0",
+                **CUSTOMER_KEY,
+            },
             "crosslead-intake: bad setting CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS: must be at least 1",
+        ),
+        (
+            # The key of customer fingerprints is never derived from the admin token.
+            ["crosslead-intake", "serve"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2},
+            "crosslead-intake: bad setting CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY: is required",
         ),
         (
             ["crosslead-router", "migrate"],

@@ -41,7 +41,7 @@ def exported() -> dict[str, MetricWrapperBase]:
 
 
 def compose_config(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CROSSLEAD_ADMIN_TOKEN": "x" * 32}
+    env = {**os.environ, "CROSSLEAD_ADMIN_TOKEN": "x" * 32, "CROSSLEAD_CUSTOMER_HASH_KEY": "y" * 64}
     return subprocess.run(
         [str(COMPOSE), "--project-directory", str(ROOT), "--profile", "ops", "config", *args],
         env=env,
