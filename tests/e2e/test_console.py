@@ -260,6 +260,36 @@ async def test_operator_and_partners_walk_the_whole_exchange(
                 assert token not in await fetched.text()
 
 
+async def test_the_operator_disables_a_partner_and_enables_it_again(
+    stack: LocalStack, browser: Browser
+) -> None:
+    console = stack.url("console")
+    operator = await sign_in(browser, console, ADMIN_TOKEN)
+    partner_id, key = await register_partner(operator, console, "Idle Fitters", "installation")
+    fitter = await _partner_session(browser, console, key)
+    await fitter.goto(console + f"/partners/{partner_id}")
+    await expect(fitter.get_by_role("heading", name="Idle Fitters")).to_be_visible()
+    assert await fitter.get_by_role("button", name="Disable partner").count() == 0
+
+    async def intake_answers() -> int:
+        async with httpx.AsyncClient() as http:
+            url = stack.url("intake") + f"/v1/partners/{partner_id}"
+            response = await http.get(url, headers={"Authorization": f"Bearer {key}"})
+            return response.status_code
+
+    await operator.goto(console + f"/partners/{partner_id}")
+    await operator.get_by_role("button", name="Disable partner").click()
+    await expect(operator.get_by_role("status")).to_have_text("Saved.")
+    await expect(operator.locator("h1 .badge")).to_have_text("disabled")
+    assert await intake_answers() == 401
+
+    await operator.get_by_role("button", name="Enable partner").click()
+    await expect(operator.get_by_role("status")).to_have_text("Saved.")
+    await expect(operator.locator("h1 .badge")).to_have_count(0)
+    await expect(operator.get_by_role("button", name="Disable partner")).to_be_visible()
+    assert await intake_answers() == 200
+
+
 async def _partner_tools(page: Page, console: str) -> None:
     """Pause in the settings, a published pitch card, and the cross-sell page."""
     await page.get_by_role("link", name="Settings").click()

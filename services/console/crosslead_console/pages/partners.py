@@ -1,5 +1,5 @@
-"""Partners: the operator registers one and opens one by id; the operator or the partner
-itself edits its routing settings, pausing included."""
+"""Partners: the operator registers one, opens one by id and disables or enables it; the
+operator or the partner itself edits its routing settings, pausing included."""
 
 from __future__ import annotations
 
@@ -101,4 +101,17 @@ async def update_partner(request: Request, who: Signed, partner_id: str) -> Resp
             request, "partner.html", who, exc.status,
             partner=partner, values=form, errors=errors, general=general,
         )  # fmt: skip
+    return redirect(request, "/partners/{}?saved=1", partner_id)
+
+
+@router.post("/partners/{partner_id}/status")
+async def change_status(request: Request, who: Signed, partner_id: str) -> Response:
+    """The operator disables a partner (its keys stop working, it gets no leads) or enables
+    it again; the API refuses anyone else."""
+    form = await read_form(request, who)
+    status = "active" if form.get("status") == "active" else "disabled"
+    try:
+        await who.api.update_partner(partner_id, {"status": status})
+    except ApiError as exc:
+        return not_found(request, who, exc)
     return redirect(request, "/partners/{}?saved=1", partner_id)
