@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crosslead_common.events import Availability, Exclusion, RoutingDecision, ScoredCandidate
+from crosslead_common.events import (
+    Availability,
+    Exclusion,
+    RoutingDecision,
+    ScoredCandidate,
+    ShareContact,
+)
 
 __all__ = [
     "CHECKS",
@@ -88,6 +94,8 @@ class Target:
     availability: Availability | None = None
     capacity_per_day: int | None = None
     capacity_per_hour: int | None = None
+    #: Whether an offer under the agreement carries the customer's contact (``on_offer``).
+    share_contact: ShareContact = "on_accept"
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             Agreement.accept_within_seconds,
             Agreement.priority,
             Agreement.created_at,
+            Agreement.share_contact,
             Partner.offers,
             Partner.regions,
             Partner.paused,
@@ -96,6 +97,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             else None,
             capacity_per_day=row.capacity_per_day,
             capacity_per_hour=row.capacity_per_hour,
+            share_contact="on_offer" if row.share_contact == "on_offer" else "on_accept",
         )
         for row in rows
     ]
