@@ -175,9 +175,16 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await eventually(lambda: hooks.offers_for(lead_id), timeout=30)
 
         await fitter.locator(f"a[href$='/leads/{lead_id}']").first.click()
+        # The offer is blind: the contact is shown only once the installer accepted.
+        contact = fitter.locator("section[aria-labelledby=contact]")
+        await expect(fitter.get_by_role("button", name="Accept lead")).to_be_visible()
+        await expect(contact).to_have_count(0)
+        await expect(fitter.locator("body")).not_to_contain_text("Ada Buyer")
         await fitter.get_by_role("button", name="Accept lead").click()
         await expect(fitter.get_by_role("status")).to_have_text("Lead accepted.")
         await expect(fitter.locator(".timeline")).to_contain_text("accepted")
+        await expect(contact).to_contain_text("Ada Buyer")
+        await expect(contact.get_by_role("link", name="+49 30 5550199")).to_be_visible()
 
         # A wrong amount is refused next to its field; the corrected deal is reported.
         await fitter.get_by_role("link", name=re.compile("Report a deal")).last.click()

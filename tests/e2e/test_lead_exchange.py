@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.e2e.harness import Client, Partner
+from tests.e2e.harness import Client, Partner, lead
 from tests.support import eventually
 from tests.support.webhooks import Receiver
 
@@ -45,7 +45,7 @@ async def test_a_lead_travels_from_shop_to_installer_and_earns_commission(
     data = offer.body["data"]
     assert offer.body["type"] == "lead.offered"
     assert data["source_partner"] == {"id": shop.id, "name": "Window shop"}
-    assert data["customer"]["name"] == "Ada Buyer"
+    assert "customer" not in data  # blind until accepted
     assert {"need", "region", "warmth", "manager", "accept_by"} <= data.keys()
 
     await client.accept(fitter, lead_id)
@@ -106,3 +106,62 @@ async def test_a_lead_travels_from_shop_to_installer_and_earns_commission(
         t for t in types if t in {"received", "routed", "delivered", "accepted", "converted"}
     ]
     assert lifecycle == ["received", "routed", "delivered", "accepted", "converted"]
+
+
+async def test_only_the_partner_that_accepts_learns_the_contact(
+    client: Client, receiver: tuple[Receiver, str]
+) -> None:
+    hooks, base_url = receiver
+    shop = await client.partner("Window shop", ["windows"], ["berlin", "potsdam"])
+    first = await client.partner("Berlin fitters", ["installation"], ["berlin"])
+    second = await client.partner("Spree installers", ["installation"], ["berlin"])
+    open_ = await client.partner("Potsdam fitters", ["installation"], ["potsdam"])
+    await client.agreement(shop, first)
+    await client.agreement(shop, second)
+    shared = await client.agreement(shop, open_, share_contact="on_offer")
+    assert shared["share_contact"] == "on_offer"
+    for partner in (first, second, open_):
+        await client.webhook_endpoint(partner, hooks, base_url)
+    customer = {"name": "Ada Buyer", "phone": "+49 30 5550111", "email": "ada@example.com"}
+    body = lead("berlin", customer["phone"]) | {"customer": customer}
+    lead_id = (await client.submit(shop, body))["id"]
+
+    async def seen_by(partner: Partner) -> dict[str, Any]:
+        response = await client.get("intake", f"/v1/leads/{lead_id}", partner.auth)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    # Whichever installer is offered the lead first declines it; the other accepts it.
+    [offer] = await eventually(lambda: hooks.offers_for(lead_id), timeout=30)
+    decliner, taker = (first, second) if offer.partner_id == first.id else (second, first)
+    assert "customer" not in offer.body["data"]
+    assert {"need", "region", "warmth", "manager", "accept_by"} <= offer.body["data"].keys()
+    await client.reject(decliner, lead_id)
+    [_, again] = await eventually(
+        lambda: hooks.offers_for(lead_id) if len(hooks.offers_for(lead_id)) == 2 else None,
+        timeout=30,
+    )
+    assert (again.partner_id, "customer" in again.body["data"]) == (taker.id, False)
+    assert (await seen_by(taker))["customer"] is None
+    await client.accept(taker, lead_id)
+
+    # Signed (the receiver verified it with standardwebhooks) and to the taker only.
+    [contact] = await eventually(lambda: hooks.offers_for(lead_id, "lead.contact"), timeout=30)
+    assert contact.partner_id == taker.id
+    assert contact.body["data"] == {"lead_id": lead_id, "customer": customer}
+    assert hooks.rejected_signatures == 0
+    assert (await seen_by(taker))["customer"] == customer
+    assert (await seen_by(shop))["customer"] == customer
+    declined = await seen_by(decliner)
+    assert (declined["status"], declined["customer"]) == ("rejected", None)
+    assert hooks.requests[decliner.id], "the decliner was sent its offer"
+    for request in hooks.requests[decliner.id]:
+        for value in customer.values():
+            assert value not in request.body.decode()
+
+    # Under an agreement that shares the contact on offer, the offer carries it.
+    other = {"name": "Ben Buyer", "phone": "+49 331 5550122", "email": "ben@example.com"}
+    body = lead("potsdam", other["phone"]) | {"customer": other}
+    shared_id = (await client.submit(shop, body))["id"]
+    [open_offer] = await eventually(lambda: hooks.offers_for(shared_id), timeout=30)
+    assert (open_offer.partner_id, open_offer.body["data"]["customer"]) == (open_.id, other)

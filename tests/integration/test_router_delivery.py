@@ -116,7 +116,6 @@ async def test_lead_is_offered_once_signed_to_the_partner_in_its_region(
             "lead_id": "lead-1",
             "need": "installation",
             "region": "south",
-            "customer": {"name": "Zoë Client", "phone": None, "email": "zoe@example.com"},
             "warmth": {"notes": "measured the windows already", "score": 5},
             "source_partner": {"id": SHOP.id, "name": "shop Ltd"},
             "manager": {"id": "mgr-1", "name": "Ann"},

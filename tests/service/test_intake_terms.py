@@ -350,3 +350,35 @@ async def test_an_ended_agreement_routes_nothing_new_but_keeps_its_deals(intake:
     }
     won = await intake.client.post("/v1/conversions", headers=auth(fitter["api_key"]), json=deal)
     assert won.status_code == 202, won.text
+
+
+async def test_an_agreement_says_when_the_target_learns_the_contact(intake: Intake) -> None:
+    shop = await intake.partner("Window shop", ["windows"], ["berlin"])
+    fitter = await intake.partner("Fitters", ["installation"], ["berlin"])
+    blind = await intake.agreement(shop, fitter)
+    open_ = await intake.agreement(shop, fitter, share_contact="on_offer")
+    assert (blind["share_contact"], open_["share_contact"]) == ("on_accept", "on_offer")
+    shown = await intake.client.get(
+        f"/v1/agreements/{open_['id']}", headers=auth(fitter["api_key"])
+    )
+    assert shown.json()["share_contact"] == "on_offer"
+
+    base = {
+        "source_partner_id": shop["id"],
+        "target_partner_id": fitter["id"],
+        "categories": ["installation"],
+        "commission": {"type": "percent", "rate": "0.10"},
+        "manager_share": "0.20",
+    }
+    for bad in ("always", "ON_OFFER", "", None, 1, ["on_offer"]):
+        response = await intake.client.post(
+            "/v1/agreements", headers=ADMIN, json=base | {"share_contact": bad}
+        )
+        await refused(response, "share_contact")
+
+    # Two partners and the two agreements published, nothing for the refused ones.
+    events = [e for e in await intake.published(Topic.PARTNERS, 4) if "agreement" in e.type]
+    assert {e.subject: e.data["share_contact"] for e in events} == {
+        blind["id"]: "on_accept",
+        open_["id"]: "on_offer",
+    }

@@ -5,12 +5,13 @@ source and the operator see everything."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from crosslead_common.events import CommissionAccrued, PayoutSettled
+from crosslead_common.events import CommissionAccrued, LeadExpired, PayoutSettled
 from tests.service.intake import ADMIN, Intake, auth, lead_body
 from tests.service.test_intake_lifecycle import apply, routed
 
@@ -103,3 +104,56 @@ async def test_duplicate_of_names_only_the_callers_own_lead(intake: Intake) -> N
     mine = await intake.client.post("/v1/leads", headers=auth(shop["api_key"]), json=lead_body())
     assert mine.json()["duplicate_of"] == original
     assert (await seen_by(intake, mine.json()["id"], shop))["duplicate_of"] == original
+
+
+async def test_the_customer_is_shown_to_a_target_only_once_it_accepted(intake: Intake) -> None:
+    shop = await intake.partner("Window shop", ["windows"], ["berlin"])
+    decliner = await intake.partner("Fitters", ["installation"], ["berlin"])
+    sleeper = await intake.partner("Sleepy fitters", ["installation"], ["berlin"])
+    taker = await intake.partner("Installers", ["installation"], ["berlin"])
+    agreements = [
+        (await intake.agreement(shop, p, share_contact="on_accept"))["id"]
+        for p in (decliner, sleeper, taker)
+    ]
+    customer = {"name": "Ada Buyer", "phone": "+49 30 1234567", "email": "ada@example.com"}
+    lead_id = await intake.lead(shop, customer=customer)
+    for party in (None, shop):
+        assert (await seen_by(intake, lead_id, party))["customer"] == customer
+
+    await apply(intake, routed(lead_id, shop, decliner, agreements[0], hop=1), 2)
+    offered = await seen_by(intake, lead_id, decliner)
+    assert (offered["status"], offered["customer"]) == ("routed", None)
+    rejected = await intake.client.post(
+        f"/v1/leads/{lead_id}/reject", headers=auth(decliner["api_key"])
+    )
+    assert rejected.status_code == 202, rejected.text
+    await apply(intake, routed(lead_id, shop, sleeper, agreements[1], hop=2), 4)
+    await apply(
+        intake,
+        LeadExpired(
+            lead_id=lead_id,
+            target_partner_id=sleeper["id"],
+            accept_by=datetime.now(UTC),
+        ),
+        5,
+    )
+    await apply(intake, routed(lead_id, shop, taker, agreements[2], hop=3), 6)
+    assert (await seen_by(intake, lead_id, taker))["customer"] is None
+    accepted = await intake.client.post(
+        f"/v1/leads/{lead_id}/accept", headers=auth(taker["api_key"])
+    )
+    assert accepted.status_code == 202, accepted.text
+
+    taken = await seen_by(intake, lead_id, taker)
+    assert (taken["status"], taken["customer"]) == ("accepted", customer)
+    won = await intake.won(taker, lead_id, "100.00")
+    assert won.status_code == 202, won.text
+    assert (await seen_by(intake, lead_id, taker))["customer"] == customer
+    for party in (None, shop):
+        assert (await seen_by(intake, lead_id, party))["customer"] == customer
+    for former, status in ((decliner, "rejected"), (sleeper, "expired")):
+        lead = await seen_by(intake, lead_id, former)
+        assert (lead["status"], lead["customer"]) == (status, None)
+        text = json.dumps(lead)
+        for value in customer.values():
+            assert value not in text

@@ -28,6 +28,7 @@ from crosslead_common.events import (
     Manager,
     PartnerRegistered,
     PartnerUpdated,
+    ShareContact,
     Topic,
     Warmth,
 )
@@ -90,7 +91,12 @@ def partner(
 
 
 def agreement(
-    agreement_id: str, source: str, target: str, accept_within: int = 3600, priority: int = 0
+    agreement_id: str,
+    source: str,
+    target: str,
+    accept_within: int = 3600,
+    priority: int = 0,
+    share_contact: ShareContact = "on_accept",
 ) -> AgreementCreated:
     return AgreementCreated(
         agreement_id=agreement_id,
@@ -101,6 +107,7 @@ def agreement(
         manager_share=Decimal("0.20"),
         accept_within_seconds=accept_within,
         priority=priority,
+        share_contact=share_contact,
     )
 
 

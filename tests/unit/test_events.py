@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from crosslead_common.events import (
     EVENT_TYPES,
+    AgreementCreated,
     ConversionReported,
     Envelope,
     EventData,
@@ -113,6 +114,28 @@ def test_readers_ignore_fields_they_do_not_know_even_in_nested_terms() -> None:
     raw["data"]["commission"]["floor"] = "5.00"
     raw["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     assert decode(json.dumps(raw).encode()).payload() == event
+
+
+def test_an_agreement_published_before_share_contact_keeps_the_contact_until_accept() -> None:
+    agreement = AgreementCreated(
+        agreement_id="agr_1",
+        source_partner_id="shop",
+        target_partner_id="fitter",
+        categories=("installation",),
+        commission=PercentCommission(rate=Decimal("0.10")),
+        manager_share=Decimal("0.20"),
+        accept_within_seconds=3600,
+        share_contact="on_offer",
+    )
+    raw = json.loads(Envelope.wrap(agreement, source="t").to_bytes())
+    assert decode(json.dumps(raw).encode()).payload() == agreement
+    del raw["data"]["share_contact"]
+    old = decode(json.dumps(raw).encode()).payload()
+    assert isinstance(old, AgreementCreated)
+    assert old.share_contact == "on_accept"
+    raw["data"]["share_contact"] = "always"
+    with pytest.raises(UndecodableEvent):
+        decode(json.dumps(raw).encode()).payload()
 
 
 def test_events_are_frozen_and_producers_cannot_add_unknown_fields() -> None:

@@ -11,6 +11,7 @@ from crosslead_intake.settings import IntakeSettings
 from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
+from crosslead_router.offers import WEBHOOK_TYPES
 from crosslead_router.settings import RouterSettings
 from tests.support import ADMIN_TOKEN, CUSTOMER_HASH_KEY
 
@@ -99,6 +100,7 @@ def test_the_router_documents_every_webhook_type_it_sends() -> None:
     webhooks = apps()["router"].openapi()["webhooks"]
     assert set(webhooks) == {
         "lead.offered",
+        "lead.contact",
         "lead.withdrawn",
         "lead.delivered",
         "lead.accepted",
@@ -112,3 +114,10 @@ def test_the_router_documents_every_webhook_type_it_sends() -> None:
     }
     body = webhooks["lead.converted"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"]["$ref"].endswith("Webhook_LeadConvertedData_")
+
+
+def test_every_webhook_type_an_endpoint_may_subscribe_to_is_documented() -> None:
+    webhooks = apps()["router"].openapi()["webhooks"]
+    assert set(webhooks) == WEBHOOK_TYPES
+    contact = webhooks["lead.contact"]["post"]["requestBody"]["content"]["application/json"]
+    assert contact["schema"]["$ref"].endswith("Webhook_LeadContactData_")

@@ -55,6 +55,7 @@ __all__ = [
     "PayoutSettled",
     "RoutingDecision",
     "ScoredCandidate",
+    "ShareContact",
     "Topic",
     "UndecodableEvent",
     "Warmth",
@@ -113,6 +114,10 @@ class EventData(_Frozen):
 
 
 # --- value objects shared by several events --------------------------------------------------
+
+
+#: When an agreement's target learns the customer's contact (API.md, agreements).
+ShareContact = Literal["on_offer", "on_accept"]
 
 
 class Customer(_Frozen):
@@ -270,6 +275,9 @@ class AgreementCreated(EventData):
     priority: int = 0
     #: Days a commission stays ``pending`` before it can be paid out.
     holding_days: int = 0
+    #: When the target learns the customer's contact: in the offer itself (``on_offer``) or
+    #: only once it accepted the lead (``on_accept``, also for events from before the field).
+    share_contact: ShareContact = "on_accept"
 
     def subject(self) -> str:
         return self.agreement_id

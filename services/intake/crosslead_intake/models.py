@@ -65,6 +65,8 @@ class Agreement(Base):
     accept_within_seconds: Mapped[int] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, server_default="0")
     holding_days: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: When the target learns the customer's contact: ``on_offer`` or ``on_accept``.
+    share_contact: Mapped[str] = mapped_column(String(16), server_default="on_accept")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     #: When the operator ended it: no new leads flow under it from then on.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crosslead_common.events import Availability, Exclusion, RoutingDecision, ScoredCandidate
+from crosslead_common.events import (
+    Availability,
+    Exclusion,
+    RoutingDecision,
+    ScoredCandidate,
+    ShareContact,
+)
 
 __all__ = [
     "CHECKS",
@@ -90,6 +96,8 @@ class Target:
     capacity_per_hour: int | None = None
     #: The operator disabled the partner.
     disabled: bool = False
+    #: Whether an offer under the agreement carries the customer's contact (``on_offer``).
+    share_contact: ShareContact = "on_accept"
 
 
 @dataclass(frozen=True)

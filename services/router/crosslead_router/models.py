@@ -76,6 +76,9 @@ class Agreement(Base):
     categories: Mapped[list[str]] = mapped_column(JSON)
     accept_within_seconds: Mapped[int] = mapped_column(Integer)
     priority: Mapped[int] = mapped_column(Integer, server_default="0")
+    #: When the target learns the customer's contact: in the offer (``on_offer``) or by the
+    #: ``lead.contact`` webhook once it accepted (``on_accept``).
+    share_contact: Mapped[str] = mapped_column(String(16), server_default="on_accept")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -125,7 +128,8 @@ class RoutedLead(Base):
     region: Mapped[str] = mapped_column(String(100))
     #: The categories the customer agreed to be passed to; None: the need only.
     consent_categories: Mapped[list[str] | None] = mapped_column(JSON)
-    #: The offer's ``data`` as sent in the webhook (customer, warmth, manager, ...).
+    #: What the target may learn of the lead (customer, warmth, manager, ...): the offer's
+    #: ``data`` is this without the customer unless the agreement shares it ``on_offer``.
     offer: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: waiting | routed | delivered | accepted | unroutable (rejected and expired offers are
     #: followed at once by the next offer, or by waiting or unroutable)

@@ -1,5 +1,9 @@
 """The bodies of the ``lead.offered``, ``lead.withdrawn`` and ``webhook.test`` webhooks
-(API.md). Pure."""
+(API.md), and which of them carries the customer's contact. Pure.
+
+An offer is blind by default: the target learns the need, region, warmth, manager and
+deadline, and the customer only once it accepted (the ``lead.contact`` webhook), unless the
+agreement it is offered under shares the contact ``on_offer``."""
 
 from __future__ import annotations
 
@@ -7,16 +11,19 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from crosslead_common.events import LeadReceived
+from crosslead_common.events import LeadReceived, ShareContact
 
 __all__ = [
+    "CONTACT_TYPE",
     "OFFER_TYPE",
     "TEST_TYPE",
     "TYPE_OF_KIND",
     "WEBHOOK_TYPES",
     "WITHDRAWAL_TYPE",
+    "contact_of",
     "offer_body",
     "offer_data",
+    "offered_data",
     "rfc3339",
     "webhook_body",
     "webhook_test_body",
@@ -27,13 +34,14 @@ __all__ = [
 OFFER_TYPE = "lead.offered"
 WITHDRAWAL_TYPE = "lead.withdrawn"
 TEST_TYPE = "webhook.test"
+CONTACT_TYPE = "lead.contact"
 #: The webhook type each kind of delivery sends.
 TYPE_OF_KIND = {"offer": OFFER_TYPE, "withdrawal": WITHDRAWAL_TYPE, "test": TEST_TYPE}
 #: Every webhook type an endpoint may subscribe to (API.md).
 WEBHOOK_TYPES = frozenset(
     {
         *TYPE_OF_KIND.values(),
-        "lead.contact",
+        CONTACT_TYPE,
         "lead.delivered",
         "lead.accepted",
         "lead.rejected",
@@ -51,7 +59,9 @@ def rfc3339(moment: datetime) -> str:
 
 
 def offer_data(lead: LeadReceived) -> dict[str, Any]:
-    """What the target partner learns about the lead (everything but its deadline)."""
+    """What the target partner may learn about the lead (everything but its deadline), kept
+    while the lead is routed; the customer in it goes out only as :func:`offered_data` and
+    :func:`contact_of` say."""
     return {
         "lead_id": lead.lead_id,
         "need": lead.need,
@@ -61,6 +71,22 @@ def offer_data(lead: LeadReceived) -> dict[str, Any]:
         "source_partner": {"id": lead.source_partner_id, "name": lead.source_partner_name},
         "manager": lead.manager.model_dump(mode="json"),
     }
+
+
+def contact_of(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The customer's contact (``name``, ``phone``, ``email``) kept in ``data``, the lead's
+    :func:`offer_data`; None if it holds none."""
+    customer = data.get("customer")
+    return dict(customer) if isinstance(customer, dict) else None
+
+
+def offered_data(data: dict[str, Any], share_contact: ShareContact) -> dict[str, Any]:
+    """The ``lead.offered`` data of the lead's :func:`offer_data` under an agreement that
+    shares the contact ``share_contact``: without the customer unless ``on_offer``."""
+    offered = {k: v for k, v in data.items() if k != "customer"}
+    if share_contact == "on_offer":
+        offered["customer"] = contact_of(data)
+    return offered
 
 
 def webhook_type_of(kind: str) -> str:

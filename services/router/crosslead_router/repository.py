@@ -76,6 +76,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             Agreement.accept_within_seconds,
             Agreement.priority,
             Agreement.created_at,
+            Agreement.share_contact,
             Partner.offers,
             Partner.regions,
             Partner.paused,
@@ -104,6 +105,7 @@ async def targets(session: AsyncSession, source_partner_id: str) -> list[Target]
             capacity_per_day=row.capacity_per_day,
             capacity_per_hour=row.capacity_per_hour,
             disabled=row.status == DISABLED,
+            share_contact="on_offer" if row.share_contact == "on_offer" else "on_accept",
         )
         for row in rows
     ]

@@ -23,6 +23,7 @@ from crosslead_common.db import request_wakeup, utcnow
 from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     ConversionReported,
+    Customer,
     Exclusion,
     LeadExpired,
     LeadReceived,
@@ -36,10 +37,22 @@ from crosslead_common.observability.tracing import current_traceparent
 from crosslead_router import matching, notices, repository
 from crosslead_router.matching import Choice, History, LeadToRoute, Situation, Target
 from crosslead_router.models import Decision, Delivery, Offer, RoutedLead, outbox
-from crosslead_router.offers import OFFER_TYPE, offer_body, offer_data, withdrawal_body
+from crosslead_router.offers import (
+    OFFER_TYPE,
+    contact_of,
+    offer_body,
+    offer_data,
+    offered_data,
+    withdrawal_body,
+)
 from crosslead_router.service import DEADLINES_WAKEUP, DELIVERIES_WAKEUP
 from crosslead_router.signing import new_webhook_id
-from crosslead_router.webhooks import LeadAcceptedData, LeadRejectedData, LeadUnroutableData
+from crosslead_router.webhooks import (
+    LeadAcceptedData,
+    LeadContactData,
+    LeadRejectedData,
+    LeadUnroutableData,
+)
 
 __all__ = [
     "RoutingPolicy",
@@ -201,7 +214,8 @@ async def _offer(
     now: datetime,
 ) -> None:
     """Make the next offer: the lead's new target and deadline, the offer on record, and the
-    delivery whose body (and webhook id) every attempt will send unchanged."""
+    delivery whose body (and webhook id) every attempt will send unchanged; the body carries
+    the customer only under an agreement that shares it ``on_offer``."""
     target = choice.target
     accept_by = now + timedelta(seconds=target.accept_within_seconds)
     lead.hop += 1
@@ -221,7 +235,8 @@ async def _offer(
             converted=False,
         ),
     )
-    body = offer_body(lead.offer, accept_by=accept_by, now=now)
+    data = offered_data(lead.offer, target.share_contact)
+    body = offer_body(data, accept_by=accept_by, now=now)
     await _deliver(session, lead.lead_id, target.partner_id, kind="offer", body=body, now=now)
     await _publish(
         session,
@@ -272,8 +287,9 @@ async def record_answer(
     reason: str | None = None,
 ) -> None:
     """The current target accepted or rejected the lead: it no longer expires, a delivery
-    still being retried is called off, the source is told, and a rejected lead goes to the
-    next candidate."""
+    still being retried is called off, the source is told, a target that accepted receives
+    the customer's contact (``lead.contact``), and a rejected lead goes to the next
+    candidate."""
     lead = await repository.routed_lead(session, lead_id, for_update=True)
     if lead is None or lead.target_partner_id != partner_id:
         log.warning("ignoring %s of lead %s by %s: not offered there", answer, lead_id, partner_id)
@@ -288,8 +304,19 @@ async def record_answer(
         else LeadRejectedData(lead_id=lead_id, partner_id=partner_id, reason=reason)
     )
     await notices.notify(session, lead.source_partner_id, news, lead_id=lead_id)
+    if answer == "accepted":
+        await _send_contact(session, lead)
     if answer == "rejected":
         await _route(session, lead, policy, utcnow())
+
+
+async def _send_contact(session: AsyncSession, lead: RoutedLead) -> None:
+    """The partner that accepted ``lead`` receives the customer's contact."""
+    customer = contact_of(lead.offer)
+    if customer is None or lead.target_partner_id is None:
+        return
+    contact = LeadContactData(lead_id=lead.lead_id, customer=Customer.model_validate(customer))
+    await notices.notify(session, lead.target_partner_id, contact, lead_id=lead.lead_id)
 
 
 async def _close(

@@ -108,6 +108,7 @@ async def record_agreement(session: AsyncSession, event: AgreementCreated, at: d
             categories=list(event.categories),
             accept_within_seconds=event.accept_within_seconds,
             priority=event.priority,
+            share_contact=event.share_contact,
             created_at=at,
         ),
     )

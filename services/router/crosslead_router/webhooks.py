@@ -19,6 +19,7 @@ __all__ = [
     "CommissionData",
     "CommissionReversedData",
     "LeadAcceptedData",
+    "LeadContactData",
     "LeadConvertedData",
     "LeadDeliveredData",
     "LeadOfferedData",
@@ -45,7 +46,9 @@ class PartnerRef(BaseModel):
 
 
 class LeadOfferedData(WebhookData):
-    """To the target: a lead it may accept until ``accept_by``."""
+    """To the target: a lead it may accept until ``accept_by``. ``customer`` only when the
+    agreement shares the contact ``on_offer``; otherwise the target receives it by
+    ``lead.contact`` once it accepted."""
 
     webhook_type: ClassVar[str] = "lead.offered"
     lead_id: str
@@ -56,6 +59,14 @@ class LeadOfferedData(WebhookData):
     source_partner: PartnerRef
     manager: Manager
     accept_by: datetime
+
+
+class LeadContactData(WebhookData):
+    """To the target that accepted the lead: the customer's contact."""
+
+    webhook_type: ClassVar[str] = "lead.contact"
+    lead_id: str
+    customer: Customer
 
 
 class LeadWithdrawnData(WebhookData):
@@ -150,6 +161,7 @@ DATA_MODELS: dict[str, type[WebhookData]] = {
     model.webhook_type: model
     for model in (
         LeadOfferedData,
+        LeadContactData,
         LeadWithdrawnData,
         WebhookTestData,
         LeadDeliveredData,

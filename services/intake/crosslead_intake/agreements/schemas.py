@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from crosslead_common.events import ShareContact
 from crosslead_common.schemas import RequestBody
 from crosslead_common.terms import CommissionTerms
 from crosslead_intake.fields import Category, Share
@@ -23,6 +24,9 @@ class AgreementIn(RequestBody):
     accept_within_seconds: int = Field(default=86_400, ge=1, le=30 * 86_400)
     priority: int = Field(default=0, ge=-100, le=100)
     holding_days: int = Field(default=0, ge=0, le=365)
+    #: ``on_offer``: the offer carries the customer's contact; ``on_accept``: only the partner
+    #: that accepted learns it.
+    share_contact: ShareContact = "on_accept"
 
 
 class AgreementOut(BaseModel):
@@ -35,5 +39,6 @@ class AgreementOut(BaseModel):
     accept_within_seconds: int
     priority: int
     holding_days: int
+    share_contact: ShareContact
     created_at: datetime
     ended_at: datetime | None = None

@@ -36,6 +36,7 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
         accept_within_seconds=data.accept_within_seconds,
         priority=data.priority,
         holding_days=data.holding_days,
+        share_contact=data.share_contact,
         created_at=utcnow(),
     )
     session.add(agreement)
@@ -51,6 +52,7 @@ async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreemen
             accept_within_seconds=agreement.accept_within_seconds,
             priority=agreement.priority,
             holding_days=agreement.holding_days,
+            share_contact=data.share_contact,
         ),
     )
     return agreement

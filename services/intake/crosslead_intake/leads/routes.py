@@ -13,6 +13,7 @@ from crosslead_common.api.idempotency import IdempotencyKey, run_once
 from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import (
+    CustomerOut,
     LeadAccepted,
     LeadIn,
     LeadOut,
@@ -69,8 +70,9 @@ async def submit_lead(
 @router.get("/{lead_id}", response_model=LeadOut)
 async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> LeadOut:
     """The lead's status and its lifecycle facts in order (admin, the source, or a partner it
-    was offered to). The source and the operator see every fact; a partner it was offered to
-    sees only the facts of its own offer and deals, never the routing decision."""
+    was offered to). The source and the operator see every fact and the customer; a partner it
+    was offered to sees only the facts of its own offer and deals, never the routing decision,
+    and the customer only once it accepted the lead."""
     view = await service.read_lead(session, lead_id, principal.partner_id)
     lead = view.lead
     return LeadOut(
@@ -83,6 +85,7 @@ async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> Lea
         duplicate_of=view.duplicate_of,
         external_id=lead.external_id,
         created_at=lead.created_at,
+        customer=CustomerOut.model_validate(view.customer) if view.customer else None,
         timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in view.timeline],
     )
 

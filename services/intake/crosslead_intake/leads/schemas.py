@@ -73,6 +73,12 @@ class TimelineEntryOut(BaseModel):
     at: datetime
 
 
+class CustomerOut(BaseModel):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
 class LeadOut(BaseModel):
     id: str
     status: str
@@ -83,6 +89,12 @@ class LeadOut(BaseModel):
     duplicate_of: str | None
     external_id: str | None
     created_at: datetime
+    customer: CustomerOut | None = Field(
+        default=None,
+        description="The customer's contact: for the source, the operator, and the partner "
+        "that accepted the lead (null for a partner it is only offered to, or was offered "
+        "to before).",
+    )
     timeline: list[TimelineEntryOut]
 
 

@@ -16,13 +16,14 @@ from crosslead_intake.agreements.queries import may_refer
 from crosslead_intake.leads import queries, visibility
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import LeadIn
-from crosslead_intake.lifecycle import ACCEPTABLE, REROUTABLE, next_status
+from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, REROUTABLE, next_status
 from crosslead_intake.models import Lead, Partner, outbox
 
 __all__ = [
     "LeadView",
     "answer_offer",
     "apply_fact",
+    "contact_of",
     "current_target_lead",
     "own_original",
     "read_lead",
@@ -42,6 +43,14 @@ class LeadView:
     target_partner_id: str | None
     duplicate_of: str | None
     timeline: list[visibility.Entry]
+    #: The customer's contact, for the source, the operator and the partner that accepted
+    #: the lead; None for anyone else.
+    customer: dict[str, Any] | None = None
+
+
+def contact_of(lead: Lead) -> dict[str, Any]:
+    """The customer's contact as submitted (``name``, ``phone``, ``email``)."""
+    return dict(lead.customer)
 
 
 async def submit_lead(
@@ -124,9 +133,9 @@ async def own_original(session: AsyncSession, lead: Lead, partner_id: str | None
 
 
 async def read_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> LeadView:
-    """The lead as the caller sees it: the operator and the source see its whole timeline; a
-    partner it was offered to sees the entries of its own offer and deals, and the status and
-    target those imply."""
+    """The lead as the caller sees it: the operator and the source see its whole timeline and
+    the customer; a partner it was offered to sees the entries of its own offer and deals, the
+    status and target those imply, and the customer only once it accepted the lead."""
     lead = await visible_lead(session, lead_id, partner_id)
     entries = [
         visibility.Entry(e.type, e.at, e.details) for e in await queries.timeline(session, lead.id)
@@ -138,10 +147,15 @@ async def read_lead(session: AsyncSession, lead_id: str, partner_id: str | None)
                 visibility.Entry(e.type, e.at, {k: v for k, v in e.details.items() if k != _ORIG})
                 for e in entries
             ]
-        return LeadView(lead, lead.status, lead.target_partner_id, duplicate_of, entries)
+        return LeadView(
+            lead, lead.status, lead.target_partner_id, duplicate_of, entries, contact_of(lead)
+        )
     own = visibility.for_target(entries, partner_id)
     target = partner_id if lead.target_partner_id == partner_id else None
-    return LeadView(lead, visibility.target_status(own), target, None, own)
+    status = visibility.target_status(own)
+    # Accepted, or deals reported since: its own accept is in its own entries.
+    customer = contact_of(lead) if status in CONVERTIBLE else None
+    return LeadView(lead, status, target, None, own, customer)
 
 
 async def current_target_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:

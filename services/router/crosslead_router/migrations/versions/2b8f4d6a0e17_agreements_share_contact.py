@@ -1,0 +1,30 @@
+"""agreements say when the target learns the customer's contact (share_contact)
+
+Revision ID: 2b8f4d6a0e17
+Revises: 3f8a2d6b1c47
+Create Date: 2026-12-04 19:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "2b8f4d6a0e17"
+down_revision: str | None = "3f8a2d6b1c47"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("agreements") as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "share_contact", sa.String(length=16), server_default="on_accept", nullable=False
+            )
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("agreements") as batch_op:
+        batch_op.drop_column("share_contact")
