@@ -18,6 +18,8 @@ from crosslead_local.localstack import free_port
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: The customer-data key of intake and the router under test (32 bytes, base64).
+CUSTOMER_DATA_KEY = "Y3Jvc3NsZWFkLXRlc3QtY3VzdG9tZXItZGF0YS1rZXk="
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY
 
 CONTRACT = {
     "intake": {
@@ -53,9 +53,14 @@ HEALTH = {("get", "/healthz"), ("get", "/readyz")}
 
 def apps() -> dict[str, FastAPI]:
     url = "sqlite+aiosqlite:///:memory:"
+    key = CUSTOMER_DATA_KEY
     return {
-        "intake": intake_app(IntakeSettings(admin_token=ADMIN_TOKEN, database_url=url)),
-        "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=url)),
+        "intake": intake_app(
+            IntakeSettings(admin_token=ADMIN_TOKEN, database_url=url, customer_data_key=key)
+        ),
+        "router": router_app(
+            RouterSettings(admin_token=ADMIN_TOKEN, database_url=url, customer_data_key=key)
+        ),
         "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=url)),
     }
 

@@ -33,6 +33,7 @@ __all__ = [
     "Agreement",
     "Base",
     "CapacityUsage",
+    "CustomerKey",
     "Decision",
     "Delivery",
     "DeliveryAttempt",
@@ -117,7 +118,8 @@ class RoutedLead(Base):
     region: Mapped[str] = mapped_column(String(100))
     #: The categories the customer agreed to be passed to; None: the need only.
     consent_categories: Mapped[list[str] | None] = mapped_column(JSON)
-    #: The offer's ``data`` as sent in the webhook (customer, warmth, manager, ...).
+    #: The offer's ``data`` as sent in the webhook (warmth, manager, ...), its ``customer``
+    #: sealed (``{"sealed": ...}``, opened at send time; gone once the customer is erased).
     offer: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: waiting | routed | delivered | accepted | unroutable (rejected and expired offers are
     #: followed at once by the next offer, or by waiting or unroutable)
@@ -128,6 +130,18 @@ class RoutedLead(Base):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When a waiting lead is next re-evaluated.
     recheck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CustomerKey(Base):
+    """The router's copy of a lead customer's data key (wrapped under the customer-data key),
+    from ``lead.received``; once the customer is erased, ``data_key`` is None for good, so a
+    replayed ``lead.received`` does not bring it back."""
+
+    __tablename__ = "customer_keys"
+
+    lead_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data_key: Mapped[str | None] = mapped_column(String(200))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Offer(Base):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
 from crosslead_common.api.idempotency import IdempotencyKey, run_once
+from crosslead_common.customers import CustomerVault
 from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import (
@@ -45,11 +46,12 @@ async def submit_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     matcher: CustomerMatcher = request.app.state.customer_matcher
+    vault: CustomerVault = request.app.state.customer_vault
 
     async def submit(session: AsyncSession) -> dict[str, Any]:
         source = await get_partner(session, partner_id)
         assert source is not None  # authenticated by its key, so it exists
-        lead = await service.submit_lead(session, source, body, matcher)
+        lead = await service.submit_lead(session, source, body, matcher, vault)
         original = await service.own_original(session, lead, partner_id)
         submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=original)
         return submitted.model_dump(exclude_none=True)
@@ -83,6 +85,7 @@ async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> Lea
         duplicate_of=view.duplicate_of,
         external_id=lead.external_id,
         created_at=lead.created_at,
+        customer_erased_at=lead.customer_erased_at,
         timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in view.timeline],
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common import events
+from crosslead_common.customers import CustomerVault
 from crosslead_common.db import utcnow
 from crosslead_common.domain import Conflict, InvalidField, NotFound
 from crosslead_common.ids import new_id
@@ -17,7 +18,7 @@ from crosslead_intake.leads import queries, visibility
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import LeadIn
 from crosslead_intake.lifecycle import ACCEPTABLE, REROUTABLE, next_status
-from crosslead_intake.models import Lead, Partner, outbox
+from crosslead_intake.models import CustomerKey, Lead, Partner, outbox
 
 __all__ = [
     "LeadView",
@@ -45,10 +46,15 @@ class LeadView:
 
 
 async def submit_lead(
-    session: AsyncSession, source: Partner, data: LeadIn, matcher: CustomerMatcher
+    session: AsyncSession,
+    source: Partner,
+    data: LeadIn,
+    matcher: CustomerMatcher,
+    vault: CustomerVault,
 ) -> Lead:
     """Store a warmed-up lead from ``source``; it is routed once ``lead.received`` is
-    published, unless it is a duplicate of an earlier lead of the same customer and need."""
+    published, unless it is a duplicate of an earlier lead of the same customer and need. The
+    customer's contact is stored and published sealed under a data key of its own."""
     if data.consent.given_at > utcnow() + timedelta(minutes=5):
         raise InvalidField("consent.given_at", "consent cannot be given in the future")
     if data.consent.categories is not None and data.need not in data.consent.categories:
@@ -56,12 +62,14 @@ async def submit_lead(
             "consent.categories", f"the customer did not agree to be passed on for {data.need}"
         )
     now = utcnow()
+    lead_id = new_id("lead")
+    sealed = vault.seal(lead_id, events.Customer.model_validate(data.customer.model_dump()))
     lead = Lead(
-        id=new_id("lead"),
+        id=lead_id,
         source_partner_id=source.id,
         need=data.need,
         region=data.region,
-        customer=data.customer.model_dump(mode="json"),
+        customer={"sealed": sealed.sealed},
         consent=data.consent.model_dump(mode="json"),
         warmth=data.warmth.model_dump(mode="json"),
         manager=data.manager.model_dump(mode="json"),
@@ -73,6 +81,8 @@ async def submit_lead(
     session.add(lead)
     fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email, source.country)
     original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
+    # After the claim's queries have flushed the lead, which the key refers to.
+    session.add(CustomerKey(lead_id=lead.id, data_key=sealed.data_key, created_at=now))
     if original is not None:
         lead.status, lead.duplicate_of = "duplicate", original
         queries.add_timeline_entry(session, lead.id, "duplicate", now, {"duplicate_of": original})
@@ -92,6 +102,7 @@ async def submit_lead(
         events.LeadReceived.model_validate(
             {
                 **data.model_dump(mode="json"),
+                "customer": sealed,
                 "lead_id": lead.id,
                 "source_partner_id": source.id,
                 "source_partner_name": source.name,
