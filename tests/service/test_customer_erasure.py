@@ -59,14 +59,15 @@ async def test_an_erasure_names_what_it_needs_and_changes_nothing_when_refused(
     assert nothing.status_code == 422
     assert nothing.headers["content-type"] == "application/problem+json"
     assert nothing.json()["errors"][0]["field"] == "phone"
-    for body, field in [
+    bad: list[tuple[dict[str, Any], str]] = [
         ({"phone": "call me"}, "phone"),
         ({"email": "no-at-sign"}, "email"),
         ({"lead_id": ""}, "lead_id"),
         ({"lead_id": "x" * 65}, "lead_id"),
         ({"name": "Ada Buyer"}, "name"),
         ({"phone": 4930}, "phone"),
-    ]:
+    ]
+    for body, field in bad:
         refused = await erase(intake, ADMIN, **body)
         assert refused.status_code == 422, (body, refused.text)
         assert refused.json()["errors"][0]["field"] == field, refused.text
