@@ -23,6 +23,7 @@ CONTRACT = {
         ("get", "/v1/leads/{lead_id}"),
         ("post", "/v1/leads/{lead_id}/accept"),
         ("post", "/v1/leads/{lead_id}/reject"),
+        ("post", "/v1/customers/erase"),
         ("post", "/v1/conversions"),
         ("patch", "/v1/partners/{partner_id}"),
         ("post", "/v1/pitch-cards"),
