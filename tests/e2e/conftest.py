@@ -22,8 +22,16 @@ from tests.support.webhooks import Receiver, webhook_receiver
 E2E_BACKEND = BACKENDS[-1]
 
 
+@pytest.fixture
+def stack_env() -> dict[str, str]:
+    """Settings a test module adds to the stack's environment (override to change them)."""
+    return {}
+
+
 @pytest.fixture(params=[E2E_BACKEND])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[LocalStack]:
+async def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, stack_env: dict[str, str]
+) -> AsyncIterator[LocalStack]:
     ports = {"intake": free_port(), "router": free_port(), "payouts": free_port()}
     if request.param == "postgresql":
         async with (
@@ -32,16 +40,16 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
             postgres_database() as payouts,
         ):
             urls = {"intake": intake, "router": router, "payouts": payouts}
-            async with _running(tmp_path, ports, urls) as running:
+            async with _running(tmp_path, ports, urls, **stack_env) as running:
                 yield running
     else:
-        async with _running(tmp_path, ports, None) as running:
+        async with _running(tmp_path, ports, None, **stack_env) as running:
             yield running
 
 
 @asynccontextmanager
 async def _running(
-    var: Path, ports: dict[str, int], urls: dict[str, str] | None
+    var: Path, ports: dict[str, int], urls: dict[str, str] | None, **env: str
 ) -> AsyncIterator[LocalStack]:
     stack = LocalStack(
         var_dir=var,
@@ -60,6 +68,7 @@ async def _running(
             # own tests.
             "CROSSLEAD_RATE_LIMIT_PER_SECOND": "1000",
             "CROSSLEAD_RATE_LIMIT_BURST": "2000",
+            **env,
         },
     )
     await asyncio.to_thread(stack.start)

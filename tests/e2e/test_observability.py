@@ -120,7 +120,7 @@ async def test_one_lead_moves_every_metric_and_one_trace_reaches_the_webhook(
     assert grew(
         "router",
         "crosslead_events_handled_total",
-        type="crosslead.lead.received.v1",
+        type="crosslead.lead.received.v2",
         outcome="applied",
     )
     assert grew("intake", "crosslead_events_handled_total", type="crosslead.lead.routed.v1")
@@ -166,7 +166,7 @@ async def test_one_lead_moves_every_metric_and_one_trace_reaches_the_webhook(
     assert any(
         line.get("trace_id") == trace_id
         and line["service"] == "router"
-        and line.get("event_type") == "crosslead.lead.received.v1"
+        and line.get("event_type") == "crosslead.lead.received.v2"
         and line.get("event_id")
         for line in lines
     )

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from crosslead_local.localstack import BadSettings, LocalStack, free_port, wait_for_port
+from tests.support import CUSTOMER_DATA_KEY
 
 SHORT_TOKEN = "tok3n-1234"  # 10 characters
 CUSTOMER_KEY = {"CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": "customer-hash-key-0123456789abcdef"}
+KEY = {"CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY, **CUSTOMER_KEY}
 BIN = Path(sys.executable).parent
 
 
@@ -29,13 +31,13 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
     [
         (
             ["crosslead-intake", "migrate"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN, **CUSTOMER_KEY},
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN, **KEY},
             "crosslead-intake: bad setting CROSSLEAD_ADMIN_TOKEN: must be at least 16 "
             "characters long",
         ),
         (
             ["crosslead-router", "serve"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_ROUTER_MAX_HOPS": "zero"},
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_ROUTER_MAX_HOPS": "zero", **KEY},
             "crosslead-router: bad setting CROSSLEAD_ROUTER_MAX_HOPS: must be a whole number",
         ),
         (
@@ -48,14 +50,17 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             {
                 "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
                 "CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS": "0",
-                **CUSTOMER_KEY,
+                **KEY,
             },
             "crosslead-intake: bad setting CROSSLEAD_KAFKA_FETCH_MAX_WAIT_MS: must be at least 1",
         ),
         (
             # The key of customer fingerprints is never derived from the admin token.
             ["crosslead-intake", "serve"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2},
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
+            },
             "crosslead-intake: bad setting CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY: is required",
         ),
         (
@@ -63,9 +68,35 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             {
                 "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
                 "CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS": "[2, 9",
+                **KEY,
             },
             "crosslead-router: bad setting CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS: could not "
             "be parsed (a JSON value is expected, e.g. [1, 5, 30])",
+        ),
+        (
+            ["crosslead-router", "migrate"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2},
+            "crosslead-router: bad setting CROSSLEAD_CUSTOMER_DATA_KEY: is required",
+        ),
+        (
+            ["crosslead-intake", "serve"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_CUSTOMER_DATA_KEY": "c2VjcmV0",
+                **CUSTOMER_KEY,
+            },
+            "crosslead-intake: bad setting CROSSLEAD_CUSTOMER_DATA_KEY: must be 32 bytes, "
+            "base64-encoded",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {
+                **KEY,
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_CUSTOMER_DATA_PREVIOUS_KEYS": f"{CUSTOMER_DATA_KEY},bm90LWEta2V5",
+            },
+            "crosslead-router: bad setting CROSSLEAD_CUSTOMER_DATA_PREVIOUS_KEYS: must be 32 "
+            "bytes, base64-encoded",
         ),
     ],
 )

@@ -10,8 +10,9 @@ from urllib.parse import quote
 
 import pytest
 
-from crosslead_common.events import Topic
+from crosslead_common.events import SealedCustomer, Topic
 from tests.service.intake import ADMIN, Intake, auth, lead_body, route
+from tests.support.router import VAULT
 
 pytestmark = pytest.mark.schema("intake")
 
@@ -74,9 +75,13 @@ async def test_lead_submission_is_published_and_idempotent(intake: Intake) -> No
     assert await intake.count_leads() == 1
 
     [received] = await intake.published(Topic.LEADS, 1)
-    assert received.type == "crosslead.lead.received.v1"
+    assert received.type == "crosslead.lead.received.v2"
     assert received.subject == first.json()["id"]
-    assert received.data["customer"]["phone"] == "+49 30 1234567"
+    assert "1234567" not in received.model_dump_json()  # the contact travels sealed
+    sealed = SealedCustomer.model_validate(received.data["customer"])
+    customer = VAULT.open(received.subject, sealed.sealed, sealed.data_key)
+    assert customer is not None
+    assert customer.phone == "+49 30 1234567"
     assert received.data["source_partner_name"] == "Window shop"
 
     lead = await intake.client.get(f"/v1/leads/{first.json()['id']}", headers=auth(shop["api_key"]))

@@ -64,7 +64,7 @@ async def test_the_same_customer_and_need_from_any_partner_is_a_duplicate(intake
     assert by_lead[again["id"]].data["original_lead_id"] == original["id"]
     assert by_lead[again["id"]].data["source_partner_id"] == doors["id"]
     assert by_lead[by_email["id"]].type == "crosslead.lead.duplicate.v1"
-    received = [e.subject for e in events if e.type == "crosslead.lead.received.v1"]
+    received = [e.subject for e in events if e.type == "crosslead.lead.received.v2"]
     assert sorted(received) == sorted([original["id"], other_need["id"], someone_else["id"]])
 
     async with intake.db.sessionmaker() as session:

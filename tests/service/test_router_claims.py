@@ -12,7 +12,7 @@ from crosslead_common.db import Database, utcnow
 from crosslead_router import delivery, routing, service
 from crosslead_router.delivery import Outcome
 from crosslead_router.retries import RetryPolicy
-from tests.support.router import agreement, lead, partner
+from tests.support.router import VAULT, agreement, lead, partner
 
 SHOP = partner("shop", "north")
 FITTER = partner("fitter", "north")
@@ -37,15 +37,19 @@ async def test_concurrent_claims_take_disjoint_deliveries(db: Database) -> None:
     if db.is_sqlite:
         # SQLite has one writer: the second claim waits for the first to commit.
         async with db.transaction() as first:
-            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE)
+            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE, vault=VAULT)
         async with db.transaction() as second:
-            theirs = await delivery.claim_due(second, now=utcnow(), limit=10, lease=LEASE)
+            theirs = await delivery.claim_due(
+                second, now=utcnow(), limit=10, lease=LEASE, vault=VAULT
+            )
     else:
         # PostgreSQL: both transactions are open at once; SKIP LOCKED keeps them apart.
         async with db.transaction() as first:
-            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE)
+            mine = await delivery.claim_due(first, now=utcnow(), limit=2, lease=LEASE, vault=VAULT)
             async with db.transaction() as second:
-                theirs = await delivery.claim_due(second, now=utcnow(), limit=10, lease=LEASE)
+                theirs = await delivery.claim_due(
+                    second, now=utcnow(), limit=10, lease=LEASE, vault=VAULT
+                )
     assert len(mine) == 2
     assert len(theirs) == 1
     assert {j.lead_id for j in mine} | {j.lead_id for j in theirs} == {
@@ -54,12 +58,16 @@ async def test_concurrent_claims_take_disjoint_deliveries(db: Database) -> None:
         "lead-2",
     }
     async with db.transaction() as third:
-        assert await delivery.claim_due(third, now=utcnow(), limit=10, lease=LEASE) == []
+        assert (
+            await delivery.claim_due(third, now=utcnow(), limit=10, lease=LEASE, vault=VAULT) == []
+        )
 
 
 async def test_a_failed_attempt_releases_the_lease_for_its_retry(db: Database) -> None:
     async with db.transaction() as session:
-        [job, *_] = await delivery.claim_due(session, now=utcnow(), limit=1, lease=LEASE)
+        [job, *_] = await delivery.claim_due(
+            session, now=utcnow(), limit=1, lease=LEASE, vault=VAULT
+        )
     assert job.attempt == 1
     assert job.url is None  # the fitter has no endpoint yet
     failed = Outcome(utcnow(), None, None, "partner fitter has no active webhook endpoint", 0)
@@ -67,6 +75,8 @@ async def test_a_failed_attempt_releases_the_lease_for_its_retry(db: Database) -
     async with db.transaction() as session:
         await delivery.record_outcome(session, job, failed, policy, random.Random(0))
     async with db.transaction() as session:
-        retried = await delivery.claim_due(session, now=utcnow(), limit=10, lease=LEASE)
+        retried = await delivery.claim_due(
+            session, now=utcnow(), limit=10, lease=LEASE, vault=VAULT
+        )
     again = [j for j in retried if j.delivery_id == job.delivery_id]
     assert [(j.webhook_id, j.body, j.attempt) for j in again] == [(job.webhook_id, job.body, 2)]

@@ -20,6 +20,8 @@ T = TypeVar("T")
 ADMIN_TOKEN = "test-admin-token-0123456789"
 #: Intake's key of customer fingerprints in tests.
 CUSTOMER_HASH_KEY = "test-customer-hash-key-0123456789abcdef"
+#: The customer-data key of intake and the router under test (32 bytes, base64).
+CUSTOMER_DATA_KEY = "Y3Jvc3NsZWFkLXRlc3QtY3VzdG9tZXItZGF0YS1rZXk="
 
 
 def bearer(token: str) -> dict[str, str]:

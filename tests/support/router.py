@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy import func, select
 
 from crosslead_common.auth import hash_api_key, new_api_key
+from crosslead_common.customers import CustomerVault
 from crosslead_common.db import Database
 from crosslead_common.events import (
     AgreementCreated,
@@ -35,10 +36,15 @@ from crosslead_common.events import (
 from crosslead_common.terms import PercentCommission
 from crosslead_local.localstack import LocalBroker
 from crosslead_router.models import Agreement, Partner
-from tests.support import bearer, eventually
+from tests.support import CUSTOMER_DATA_KEY, bearer, eventually
 from tests.support.kafka import publish, read_until
 from tests.support.services import in_process, running, served
 from tests.support.webhooks import Receiver, webhook_receiver
+
+#: Seals customers as intake does, under the router's customer-data key in tests.
+VAULT = CustomerVault.from_settings(CUSTOMER_DATA_KEY)
+#: The customer of every lead :func:`received` builds.
+CUSTOMER = Customer(name="Zoë Client", email="zoe@example.com")
 
 
 @asynccontextmanager
@@ -120,7 +126,7 @@ def lead(
         source_partner_name=f"{source} Ltd",
         need="installation",
         region=region,
-        customer=Customer(name="Zoë Client", email="zoe@example.com"),
+        customer=VAULT.seal(lead_id, CUSTOMER),
         consent=Consent(
             given_at=datetime(2026, 1, 1, tzinfo=UTC), text="may share", categories=consent_to
         ),

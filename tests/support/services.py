@@ -33,7 +33,7 @@ from crosslead_router.app import create_app as router_app
 from crosslead_router.models import outbox as router_outbox
 from crosslead_router.settings import RouterSettings
 from tests.support.databases import migrate
-from tests.support.http import ADMIN_TOKEN, CUSTOMER_HASH_KEY, serve
+from tests.support.http import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, serve
 from tests.support.kafka import SESSION_TIMEOUT_SECONDS
 
 __all__ = ["Service", "in_process", "running", "served", "settings_for"]
@@ -48,9 +48,10 @@ _APPS: dict[str, tuple[type[ServiceSettings], Callable[[Any], FastAPI], Any]] = 
 }
 
 _FAST: dict[str, dict[str, Any]] = {
-    "intake": {"customer_hash_key": CUSTOMER_HASH_KEY},
+    "intake": {"customer_hash_key": CUSTOMER_HASH_KEY, "customer_data_key": CUSTOMER_DATA_KEY},
     "payouts": {},
     "router": {
+        "customer_data_key": CUSTOMER_DATA_KEY,
         "dispatcher_poll_interval_seconds": 0.2,
         "webhook_timeout_seconds": 2,
         "webhook_backoff_seconds": (0.1,),

@@ -20,7 +20,7 @@ from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN, CUSTOMER_HASH_KEY
+from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY
 
 EVENTS_MD = Path(__file__).parents[2] / "docs" / "EVENTS.md"
 SCHEMA = json.loads((Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json").read_text())
@@ -34,11 +34,14 @@ async def documents(tmp_path: Path) -> dict[str, dict[str, Any]]:
                 admin_token=ADMIN_TOKEN,
                 customer_hash_key=CUSTOMER_HASH_KEY,
                 database_url=f"sqlite+aiosqlite:///{tmp_path}/i.db",
+                customer_data_key=CUSTOMER_DATA_KEY,
             )
         ),
         "router": router_app(
             RouterSettings(
-                admin_token=ADMIN_TOKEN, database_url=f"sqlite+aiosqlite:///{tmp_path}/r.db"
+                admin_token=ADMIN_TOKEN,
+                database_url=f"sqlite+aiosqlite:///{tmp_path}/r.db",
+                customer_data_key=CUSTOMER_DATA_KEY,
             )
         ),
         "payouts": payouts_app(
@@ -96,7 +99,7 @@ def test_every_event_model_is_published_by_one_service_and_has_its_schema(
                         == model.topic
                     )
     assert published.keys() == EVENT_TYPES.keys()
-    assert published["crosslead.lead.received.v1"] == "intake"
+    assert published["crosslead.lead.received.v2"] == "intake"
     assert published["crosslead.lead.routed.v1"] == "router"
     assert published["crosslead.commission.accrued.v1"] == "payouts"
 
@@ -111,10 +114,10 @@ def test_consumers_list_what_they_apply(docs: dict[str, dict[str, Any]]) -> None
             for ref in op["messages"]
         }
 
-    assert "crosslead.lead.received.v1" in received("router")
+    assert "crosslead.lead.received.v2" in received("router")
     assert "crosslead.conversion.reported.v1" in received("payouts")
     assert "crosslead.lead.routed.v1" in received("intake")
-    assert "crosslead.lead.received.v1" not in received("intake")
+    assert "crosslead.lead.received.v2" not in received("intake")
 
 
 def resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:

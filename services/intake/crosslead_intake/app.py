@@ -11,6 +11,7 @@ from crosslead_common.runtime import Runtime, create_service_app
 from crosslead_intake.agreements import routes as agreements
 from crosslead_intake.consumers import handlers
 from crosslead_intake.conversions import routes as conversions
+from crosslead_intake.customers import routes as customers
 from crosslead_intake.leads import routes as leads
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.models import outbox, processed_events
@@ -45,10 +46,12 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             agreements.router,
             leads.router,
             conversions.router,
+            customers.router,
             *warmup.routers,
             reports.router,
         ],
     )
+    app.state.customer_vault = settings.customer_vault()
     app.state.customer_matcher = CustomerMatcher(
         key=settings.customer_key(), window=timedelta(days=settings.duplicate_window_days)
     )

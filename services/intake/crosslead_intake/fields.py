@@ -12,7 +12,9 @@ __all__ = [
     "Amount",
     "Category",
     "Currency",
+    "Email",
     "Name",
+    "Phone",
     "Region",
     "Share",
     "Text",
@@ -26,3 +28,5 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, allow_inf_nan=False)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=20, allow_inf_nan=False)]
+Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{5,30}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")]

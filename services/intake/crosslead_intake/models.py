@@ -81,6 +81,8 @@ class Lead(Base):
     source_partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     need: Mapped[str] = mapped_column(String(100))
     region: Mapped[str] = mapped_column(String(100))
+    #: The contact sealed under the lead's data key (``{"sealed": ...}``, see
+    #: ``crosslead_common.customers``); ``{}`` once the customer is erased.
     customer: Mapped[dict[str, Any]] = mapped_column(JSON)
     consent: Mapped[dict[str, Any]] = mapped_column(JSON)
     warmth: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -95,6 +97,19 @@ class Lead(Base):
     #: For a ``duplicate``: the earlier lead of the same customer and need.
     duplicate_of: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: When the customer's contact was erased (its data key deleted).
+    customer_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CustomerKey(Base):
+    """The data key of a lead's customer, wrapped under the customer-data key; deleting it
+    erases the customer (crypto-shredding)."""
+
+    __tablename__ = "customer_keys"
+
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id"), primary_key=True)
+    data_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LeadOffer(Base):

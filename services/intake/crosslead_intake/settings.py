@@ -5,12 +5,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from crosslead_common.settings import ServiceSettings
+from crosslead_common.settings import CustomerDataSettings
 
 __all__ = ["IntakeSettings"]
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(CustomerDataSettings):
     model_config = SettingsConfigDict(
         # Empty variables count as unset (compose passes optional ones through as "").
         env_prefix="CROSSLEAD_INTAKE_",

@@ -16,6 +16,7 @@ from crosslead_common.events import (
     CommissionAccrued,
     CommissionReversed,
     ConversionReported,
+    CustomerErased,
     Envelope,
     LeadAccepted,
     LeadReceived,
@@ -75,7 +76,14 @@ def handlers(policy: RoutingPolicy) -> Handlers:
 
     @on.on(LeadReceived)
     async def lead_received(session: AsyncSession, event: LeadReceived, envelope: Envelope) -> None:
+        await service.keep_customer_key(session, event)
         await routing.route_lead(session, event, policy)
+
+    @on.on(CustomerErased)
+    async def customer_erased(
+        session: AsyncSession, event: CustomerErased, envelope: Envelope
+    ) -> None:
+        await service.erase_customer(session, event)
 
     @on.on(LeadAccepted)
     async def lead_accepted(session: AsyncSession, event: LeadAccepted, envelope: Envelope) -> None:

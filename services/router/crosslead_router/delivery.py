@@ -7,6 +7,8 @@ deadline being enforced for the same lead cannot deadlock.
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.customers import CustomerVault, Undecryptable
 from crosslead_common.db import utcnow
 from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, WebhookEndpointDisabled
 from crosslead_router import notices, repository
@@ -31,6 +34,8 @@ __all__ = [
     "record_outcome",
     "record_outcomes",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,17 +80,21 @@ async def claim_due(
     per_partner: int = 1_000_000,
     busy: Mapping[str, int] | None = None,
     blocked: Collection[str] = (),
+    vault: CustomerVault,
 ) -> list[Job]:
     """Take up to ``limit`` due deliveries, shared fairly among partners (see
     :func:`repository.lock_due_deliveries` for ``per_partner``, ``busy`` and ``blocked``).
     Each one's next attempt time is pushed ``lease`` ahead, so no other dispatcher takes it
     while this attempt is in flight, and a dispatcher that dies mid-attempt only delays it by
-    the lease."""
+    the lease. A body's sealed customer is opened with ``vault`` now, or left out once the
+    customer is erased."""
     jobs = []
     endpoints: dict[str, Sequence[WebhookEndpoint]] = {}
     rows = await repository.lock_due_deliveries(
         session, now, limit, per_partner=per_partner, busy=busy, blocked=blocked
     )
+    sealed = {row.lead_id for row in rows if row.lead_id is not None and _SEALED in row.body}
+    data_keys = await repository.data_keys(session, sealed)
     for row in rows:
         row.next_attempt_at = now + lease
         if row.partner_id not in endpoints:
@@ -98,7 +107,7 @@ async def claim_due(
                 lead_id=row.lead_id,
                 partner_id=row.partner_id,
                 webhook_id=row.webhook_id,
-                body=row.body,
+                body=_rendered(row, vault, data_keys),
                 attempt=row.attempt_count + 1,
                 url=endpoint.url if endpoint else None,
                 secrets=_secrets(endpoint, now) if endpoint else (),
@@ -107,6 +116,25 @@ async def claim_due(
             )
         )
     return jobs
+
+
+#: How a stored body carries a sealed customer (``webhook_body`` writes compact JSON).
+_SEALED = '"customer":{"sealed":'
+
+
+def _rendered(row: Delivery, vault: CustomerVault, data_keys: Mapping[str, str | None]) -> str:
+    """The body to send: as stored, with its sealed customer opened (the same text on every
+    attempt), or without it once the customer is erased."""
+    if row.lead_id is None or _SEALED not in row.body:
+        return row.body
+    body = json.loads(row.body)
+    try:
+        body["data"] = vault.reveal(body["data"], row.lead_id, data_keys.get(row.lead_id))
+    except Undecryptable:
+        # A customer-data key missing from the configuration must not hold up every webhook.
+        log.error("delivery %s: its customer cannot be opened; sent without it", row.id)
+        body["data"] = vault.reveal(body["data"], row.lead_id, None)
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _endpoint_for(row: Delivery, endpoints: Sequence[WebhookEndpoint]) -> WebhookEndpoint | None:

@@ -70,6 +70,7 @@ class Dispatcher:
         # Longer than any attempt can take, so a claim never lapses while its attempt runs.
         self._lease = timedelta(seconds=settings.webhook_timeout_seconds + 30)
         self._rng = rng or random.Random()
+        self._vault = settings.customer_vault()
         self._wakeup = db.wakeup(DELIVERIES_WAKEUP)
         self._inflight: set[asyncio.Task[None]] = set()
         self._per_partner = settings.webhook_concurrency_per_endpoint
@@ -136,6 +137,7 @@ class Dispatcher:
                     per_partner=self._per_partner,
                     busy=busy,
                     blocked=blocked,
+                    vault=self._vault,
                 )
         except Exception:
             log.exception("claiming due deliveries failed; retrying")

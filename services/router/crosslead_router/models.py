@@ -34,6 +34,7 @@ __all__ = [
     "ApiKey",
     "Base",
     "CapacityUsage",
+    "CustomerKey",
     "Decision",
     "Delivery",
     "DeliveryAttempt",
@@ -130,6 +131,8 @@ class RoutedLead(Base):
     consent_categories: Mapped[list[str] | None] = mapped_column(JSON)
     #: What the target may learn of the lead (customer, warmth, manager, ...): the offer's
     #: ``data`` is this without the customer unless the agreement shares it ``on_offer``.
+    #: The ``customer`` is sealed (``{"sealed": ...}``), opened when a webhook is sent and
+    #: gone once the customer is erased.
     offer: Mapped[dict[str, Any]] = mapped_column(JSON)
     #: waiting | routed | delivered | accepted | unroutable (rejected and expired offers are
     #: followed at once by the next offer, or by waiting or unroutable)
@@ -140,6 +143,18 @@ class RoutedLead(Base):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: When a waiting lead is next re-evaluated.
     recheck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CustomerKey(Base):
+    """The router's copy of a lead customer's data key (wrapped under the customer-data key),
+    from ``lead.received``; once the customer is erased, ``data_key`` is None for good, so a
+    replayed ``lead.received`` does not bring it back."""
+
+    __tablename__ = "customer_keys"
+
+    lead_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data_key: Mapped[str | None] = mapped_column(String(200))
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Offer(Base):

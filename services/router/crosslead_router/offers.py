@@ -61,12 +61,14 @@ def rfc3339(moment: datetime) -> str:
 def offer_data(lead: LeadReceived) -> dict[str, Any]:
     """What the target partner may learn about the lead (everything but its deadline), kept
     while the lead is routed; the customer in it goes out only as :func:`offered_data` and
-    :func:`contact_of` say."""
+    :func:`contact_of` say. The customer stays sealed (``{"sealed": ...}``) until a webhook
+    is sent: the dispatcher opens it then with the router's copy of its data key
+    (``CustomerVault.reveal``), and leaves it out once the customer is erased."""
     return {
         "lead_id": lead.lead_id,
         "need": lead.need,
         "region": lead.region,
-        "customer": lead.customer.model_dump(mode="json"),
+        "customer": {"sealed": lead.customer.sealed},
         "warmth": lead.warmth.model_dump(mode="json"),
         "source_partner": {"id": lead.source_partner_id, "name": lead.source_partner_name},
         "manager": lead.manager.model_dump(mode="json"),

@@ -18,6 +18,7 @@ from crosslead_router.models import (
     ApiKey,
     Base,
     CapacityUsage,
+    CustomerKey,
     Decision,
     Delivery,
     DeliveryAttempt,
@@ -619,3 +620,21 @@ async def reschedule_failed(
         .values(status="pending", next_attempt_at=now, failed_at=None)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def customer_key(
+    session: AsyncSession, lead_id: str, *, for_update: bool = False
+) -> CustomerKey | None:
+    return await session.get(CustomerKey, lead_id, with_for_update=for_update)
+
+
+async def data_keys(session: AsyncSession, lead_ids: Collection[str]) -> dict[str, str | None]:
+    """The data key of each lead's customer the router holds (None once erased)."""
+    if not lead_ids:
+        return {}
+    rows = await session.execute(
+        select(CustomerKey.lead_id, CustomerKey.data_key).where(
+            CustomerKey.lead_id.in_(sorted(lead_ids))
+        )
+    )
+    return {lead_id: data_key for lead_id, data_key in rows.all()}

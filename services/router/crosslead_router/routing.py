@@ -23,7 +23,6 @@ from crosslead_common.db import request_wakeup, utcnow
 from crosslead_common.domain import NotFound
 from crosslead_common.events import (
     ConversionReported,
-    Customer,
     Exclusion,
     LeadExpired,
     LeadReceived,
@@ -49,9 +48,9 @@ from crosslead_router.service import DEADLINES_WAKEUP, DELIVERIES_WAKEUP
 from crosslead_router.signing import new_webhook_id
 from crosslead_router.webhooks import (
     LeadAcceptedData,
-    LeadContactData,
     LeadRejectedData,
     LeadUnroutableData,
+    SealedLeadContactData,
 )
 
 __all__ = [
@@ -315,7 +314,7 @@ async def _send_contact(session: AsyncSession, lead: RoutedLead) -> None:
     customer = contact_of(lead.offer)
     if customer is None or lead.target_partner_id is None:
         return
-    contact = LeadContactData(lead_id=lead.lead_id, customer=Customer.model_validate(customer))
+    contact = SealedLeadContactData(lead_id=lead.lead_id, customer=customer)
     await notices.notify(session, lead.target_partner_id, contact, lead_id=lead.lead_id)
 
 

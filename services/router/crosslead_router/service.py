@@ -14,6 +14,8 @@ from crosslead_common.db import request_wakeup, utcnow
 from crosslead_common.events import (
     AgreementCreated,
     AgreementEnded,
+    CustomerErased,
+    LeadReceived,
     PartnerKeyRevoked,
     PartnerRegistered,
     PartnerStatusChanged,
@@ -21,7 +23,14 @@ from crosslead_common.events import (
 )
 from crosslead_common.partners import ACTIVE, record_key_expiry
 from crosslead_router import repository
-from crosslead_router.models import Agreement, ApiKey, Delivery, DeliveryAttempt, Partner
+from crosslead_router.models import (
+    Agreement,
+    ApiKey,
+    CustomerKey,
+    Delivery,
+    DeliveryAttempt,
+    Partner,
+)
 
 __all__ = [
     "DEADLINES_WAKEUP",
@@ -29,6 +38,8 @@ __all__ = [
     "WAITING_WAKEUP",
     "NotRetryable",
     "end_agreement",
+    "erase_customer",
+    "keep_customer_key",
     "list_deliveries",
     "record_agreement",
     "record_partner",
@@ -39,6 +50,27 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+async def keep_customer_key(session: AsyncSession, lead: LeadReceived) -> None:
+    """Keep the router's copy of the data key of the lead's customer, unless that customer
+    was erased already (a ``lead.received`` read again never brings a key back)."""
+    if await repository.customer_key(session, lead.lead_id) is None:
+        session.add(CustomerKey(lead_id=lead.lead_id, data_key=lead.customer.data_key))
+
+
+async def erase_customer(session: AsyncSession, event: CustomerErased) -> None:
+    """Delete the router's copy of the customer's data key for good (a webhook sent from now
+    on leaves the customer out) and drop the sealed customer from the lead's offer."""
+    key = await repository.customer_key(session, event.lead_id, for_update=True)
+    if key is None:
+        session.add(CustomerKey(lead_id=event.lead_id, data_key=None, erased_at=utcnow()))
+    elif key.data_key is not None:
+        key.data_key, key.erased_at = None, utcnow()
+    lead = await repository.routed_lead(session, event.lead_id, for_update=True)
+    if lead is not None and "customer" in lead.offer:
+        lead.offer = {k: v for k, v in lead.offer.items() if k != "customer"}
+
 
 DELIVERIES_WAKEUP = "deliveries"
 DEADLINES_WAKEUP = "deadlines"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from crosslead_common.settings import ServiceSettings
+from crosslead_common.settings import CustomerDataSettings
 from crosslead_router.routing import RoutingPolicy
 
 __all__ = ["RouterSettings"]
 
 
-class RouterSettings(ServiceSettings):
+class RouterSettings(CustomerDataSettings):
     model_config = SettingsConfigDict(
         env_prefix="CROSSLEAD_ROUTER_", extra="ignore", populate_by_name=True
     )

@@ -27,6 +27,7 @@ __all__ = [
     "LeadUnroutableData",
     "LeadWithdrawnData",
     "PayoutSettledData",
+    "SealedLeadContactData",
     "WebhookData",
     "WebhookTestData",
     "document",
@@ -67,6 +68,15 @@ class LeadContactData(WebhookData):
     webhook_type: ClassVar[str] = "lead.contact"
     lead_id: str
     customer: Customer
+
+
+class SealedLeadContactData(WebhookData):
+    """A :class:`LeadContactData` as queued: the customer still sealed (``{"sealed": ...}``),
+    opened by the dispatcher when it sends, and left out once the customer is erased."""
+
+    webhook_type: ClassVar[str] = LeadContactData.webhook_type
+    lead_id: str
+    customer: dict[str, str]
 
 
 class LeadWithdrawnData(WebhookData):

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
 from crosslead_common.api.idempotency import IdempotencyKey, run_once
+from crosslead_common.customers import CustomerVault
 from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import (
@@ -46,11 +47,12 @@ async def submit_lead(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     matcher: CustomerMatcher = request.app.state.customer_matcher
+    vault: CustomerVault = request.app.state.customer_vault
 
     async def submit(session: AsyncSession) -> dict[str, Any]:
         source = await get_partner(session, partner_id)
         assert source is not None  # authenticated by its key, so it exists
-        lead = await service.submit_lead(session, source, body, matcher)
+        lead = await service.submit_lead(session, source, body, matcher, vault)
         original = await service.own_original(session, lead, partner_id)
         submitted = LeadSubmitted(id=lead.id, status=lead.status, duplicate_of=original)
         return submitted.model_dump(exclude_none=True)
@@ -68,12 +70,15 @@ async def submit_lead(
 
 
 @router.get("/{lead_id}", response_model=LeadOut)
-async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> LeadOut:
+async def get_lead(
+    lead_id: str, principal: Caller, session: ReadSession, request: Request
+) -> LeadOut:
     """The lead's status and its lifecycle facts in order (admin, the source, or a partner it
     was offered to). The source and the operator see every fact and the customer; a partner it
     was offered to sees only the facts of its own offer and deals, never the routing decision,
     and the customer only once it accepted the lead."""
-    view = await service.read_lead(session, lead_id, principal.partner_id)
+    vault: CustomerVault = request.app.state.customer_vault
+    view = await service.read_lead(session, lead_id, principal.partner_id, vault)
     lead = view.lead
     return LeadOut(
         id=lead.id,
@@ -86,6 +91,7 @@ async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> Lea
         external_id=lead.external_id,
         created_at=lead.created_at,
         customer=CustomerOut.model_validate(view.customer) if view.customer else None,
+        customer_erased_at=lead.customer_erased_at,
         timeline=[TimelineEntryOut(type=e.type, at=e.at, **e.details) for e in view.timeline],
     )
 

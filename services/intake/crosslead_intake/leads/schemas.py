@@ -8,16 +8,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crosslead_common.schemas import RequestBody
-from crosslead_intake.fields import Category, Name, Region, Text
+from crosslead_intake.fields import Category, Email, Name, Phone, Region, Text
 
 
 class CustomerIn(RequestBody):
     name: Name
-    phone: Annotated[str, StringConstraints(pattern=r"^\+?[0-9 ()./-]{5,30}$")] | None = None
-    email: (
-        Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s]{1,63}$")]
-        | None
-    ) = None
+    phone: Phone | None = None
+    email: Email | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> CustomerIn:
@@ -94,6 +91,11 @@ class LeadOut(BaseModel):
         description="The customer's contact: for the source, the operator, and the partner "
         "that accepted the lead (null for a partner it is only offered to, or was offered "
         "to before).",
+    )
+    customer_erased_at: datetime | None = Field(
+        default=None,
+        description="When the customer's contact was erased (`POST /v1/customers/erase`); "
+        "from then on no service can read it.",
     )
     timeline: list[TimelineEntryOut]
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common import events
+from crosslead_common.customers import CustomerVault
 from crosslead_common.db import utcnow
 from crosslead_common.domain import Conflict, InvalidField, NotFound
 from crosslead_common.ids import new_id
@@ -17,7 +18,7 @@ from crosslead_intake.leads import queries, visibility
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import LeadIn
 from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, REROUTABLE, next_status
-from crosslead_intake.models import Lead, Partner, outbox
+from crosslead_intake.models import CustomerKey, Lead, Partner, outbox
 
 __all__ = [
     "LeadView",
@@ -48,16 +49,29 @@ class LeadView:
     customer: dict[str, Any] | None = None
 
 
-def contact_of(lead: Lead) -> dict[str, Any]:
-    """The customer's contact as submitted (``name``, ``phone``, ``email``)."""
-    return dict(lead.customer)
+async def contact_of(
+    session: AsyncSession, lead: Lead, vault: CustomerVault
+) -> dict[str, Any] | None:
+    """The customer's contact as submitted (``name``, ``phone``, ``email``), opened with its
+    data key; None once the customer is erased."""
+    sealed = lead.customer.get("sealed")
+    if not isinstance(sealed, str):
+        return None
+    key = await session.get(CustomerKey, lead.id)
+    customer = vault.open(lead.id, sealed, key.data_key if key else None)
+    return None if customer is None else customer.model_dump(mode="json")
 
 
 async def submit_lead(
-    session: AsyncSession, source: Partner, data: LeadIn, matcher: CustomerMatcher
+    session: AsyncSession,
+    source: Partner,
+    data: LeadIn,
+    matcher: CustomerMatcher,
+    vault: CustomerVault,
 ) -> Lead:
     """Store a warmed-up lead from ``source``; it is routed once ``lead.received`` is
-    published, unless it is a duplicate of an earlier lead of the same customer and need."""
+    published, unless it is a duplicate of an earlier lead of the same customer and need. The
+    customer's contact is stored and published sealed under a data key of its own."""
     if data.consent.given_at > utcnow() + timedelta(minutes=5):
         raise InvalidField("consent.given_at", "consent cannot be given in the future")
     if data.consent.categories is not None and data.need not in data.consent.categories:
@@ -65,12 +79,14 @@ async def submit_lead(
             "consent.categories", f"the customer did not agree to be passed on for {data.need}"
         )
     now = utcnow()
+    lead_id = new_id("lead")
+    sealed = vault.seal(lead_id, events.Customer.model_validate(data.customer.model_dump()))
     lead = Lead(
-        id=new_id("lead"),
+        id=lead_id,
         source_partner_id=source.id,
         need=data.need,
         region=data.region,
-        customer=data.customer.model_dump(mode="json"),
+        customer={"sealed": sealed.sealed},
         consent=data.consent.model_dump(mode="json"),
         warmth=data.warmth.model_dump(mode="json"),
         manager=data.manager.model_dump(mode="json"),
@@ -82,6 +98,8 @@ async def submit_lead(
     session.add(lead)
     fingerprints = matcher.fingerprints(data.customer.phone, data.customer.email, source.country)
     original = await matcher.claim(session, lead.id, lead.need, fingerprints, now)
+    # After the claim's queries have flushed the lead, which the key refers to.
+    session.add(CustomerKey(lead_id=lead.id, data_key=sealed.data_key, created_at=now))
     if original is not None:
         lead.status, lead.duplicate_of = "duplicate", original
         queries.add_timeline_entry(session, lead.id, "duplicate", now, {"duplicate_of": original})
@@ -101,6 +119,7 @@ async def submit_lead(
         events.LeadReceived.model_validate(
             {
                 **data.model_dump(mode="json"),
+                "customer": sealed,
                 "lead_id": lead.id,
                 "source_partner_id": source.id,
                 "source_partner_name": source.name,
@@ -132,7 +151,9 @@ async def own_original(session: AsyncSession, lead: Lead, partner_id: str | None
     return lead.duplicate_of if original and original.source_partner_id == partner_id else None
 
 
-async def read_lead(session: AsyncSession, lead_id: str, partner_id: str | None) -> LeadView:
+async def read_lead(
+    session: AsyncSession, lead_id: str, partner_id: str | None, vault: CustomerVault
+) -> LeadView:
     """The lead as the caller sees it: the operator and the source see its whole timeline and
     the customer; a partner it was offered to sees the entries of its own offer and deals, the
     status and target those imply, and the customer only once it accepted the lead."""
@@ -147,14 +168,13 @@ async def read_lead(session: AsyncSession, lead_id: str, partner_id: str | None)
                 visibility.Entry(e.type, e.at, {k: v for k, v in e.details.items() if k != _ORIG})
                 for e in entries
             ]
-        return LeadView(
-            lead, lead.status, lead.target_partner_id, duplicate_of, entries, contact_of(lead)
-        )
+        customer = await contact_of(session, lead, vault)
+        return LeadView(lead, lead.status, lead.target_partner_id, duplicate_of, entries, customer)
     own = visibility.for_target(entries, partner_id)
     target = partner_id if lead.target_partner_id == partner_id else None
     status = visibility.target_status(own)
     # Accepted, or deals reported since: its own accept is in its own entries.
-    customer = contact_of(lead) if status in CONVERTIBLE else None
+    customer = await contact_of(session, lead, vault) if status in CONVERTIBLE else None
     return LeadView(lead, status, target, None, own, customer)
 
 

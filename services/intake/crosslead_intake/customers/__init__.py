@@ -1,0 +1,1 @@
+"""Customers: erasing a customer's contact (crypto-shredding)."""
