@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+from sqlalchemy import Column, Index, MetaData, PrimaryKeyConstraint, String, Table
 from sqlalchemy.exc import OperationalError
 
 from crosslead_common.applying import EventApplier, Handler, Handlers, InvalidEvent
@@ -84,6 +84,7 @@ def processed_events_table(metadata: MetaData) -> Table:
         Column("event_id", String(64), nullable=False),
         Column("processed_at", UTCDateTime, nullable=False),
         PrimaryKeyConstraint("consumer", "event_id"),
+        Index("ix_processed_events_processed_at", "processed_at"),  # for pruning
     )
 
 

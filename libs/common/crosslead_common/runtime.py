@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -45,6 +46,7 @@ from crosslead_common.observability.sampler import OutboxSampler
 from crosslead_common.observability.tracing import setup_tracing
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.republish import republish_if_broker_forgot
+from crosslead_common.retention import RetentionWorker, outbox_rule, processed_events_rule
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["Runtime", "create_service_app", "current_principal", "get_runtime"]
@@ -77,6 +79,23 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
         self._event_consumers: list[EventConsumer] = []
+        #: Prunes the outbox and the processed-event ids; a service adds its own rules.
+        self.retention = RetentionWorker(
+            self.db,
+            interval=settings.retention_interval_seconds,
+            batch_size=settings.retention_batch_size,
+        )
+        self.retention.add(
+            "published outbox rows",
+            outbox_rule(outbox, timedelta(days=settings.outbox_retention_days)),
+        )
+        self.retention.add(
+            "processed event ids",
+            processed_events_rule(
+                processed, timedelta(days=settings.processed_events_retention_days)
+            ),
+        )
+        self.add_worker("retention", self.retention.run)
         setup_tracing(name)
 
     @property

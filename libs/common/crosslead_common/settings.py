@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crosslead_common.auth import signing_key
@@ -64,6 +64,31 @@ class ServiceSettings(BaseSettings):
     )
     #: Metrics and trace spans; off only to measure what they cost.
     telemetry: bool = Field(True, validation_alias=_shared("TELEMETRY"))
+    #: How long the broker keeps an event (Kafka's ``log.retention``): a bound on how late a
+    #: copy of an event can reach a consumer, so processed-event ids must be kept longer.
+    kafka_retention_days: float = Field(7, gt=0, validation_alias=_shared("KAFKA_RETENTION_DAYS"))
+    #: Outbox rows are deleted this long after they were published.
+    outbox_retention_days: float = Field(7, gt=0)
+    #: Ids of applied events are deleted this long after they were applied; longer than the
+    #: outbox's retention plus the broker's, so that no copy of the event can still arrive.
+    processed_events_retention_days: float = Field(30, gt=0)
+    #: How often the retention worker deletes what is due, and how many rows per transaction.
+    retention_interval_seconds: float = Field(3600, gt=0)
+    retention_batch_size: int = Field(1000, ge=1)
+
+    @field_validator("processed_events_retention_days")
+    @classmethod
+    def _outlives_every_copy(cls, value: float, info: ValidationInfo) -> float:
+        outbox, broker = (
+            info.data.get("outbox_retention_days"),
+            info.data.get("kafka_retention_days"),
+        )
+        if outbox is not None and broker is not None and value <= outbox + broker:
+            raise ValueError(
+                "must be longer than the outbox retention plus CROSSLEAD_KAFKA_RETENTION_DAYS"
+                f" ({outbox:g} + {broker:g} days), or a redelivered event could apply twice"
+            )
+        return value
 
     def api_key_signing_key(self) -> bytes:
         secret = self.api_key_secret.get_secret_value() if self.api_key_secret else None

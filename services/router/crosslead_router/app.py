@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from crosslead_common.events import Topic
@@ -11,6 +13,7 @@ from crosslead_router.api import decisions, deliveries, webhook_endpoints
 from crosslead_router.consumers import handlers
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import outbox, processed_events
+from crosslead_router.retention import deliveries_rule
 from crosslead_router.settings import RouterSettings
 from crosslead_router.workers import capacity_sweeper, deadline_watcher, waiting_router
 
@@ -36,6 +39,10 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
     runtime.add_worker("deadlines", deadline_watcher(runtime.db, settings, policy).run)
     runtime.add_worker("waiting", waiting_router(runtime.db, settings, policy).run)
     runtime.add_worker("capacity-sweeper", capacity_sweeper(runtime.db).run)
+    runtime.retention.add(
+        "ended webhook deliveries",
+        deliveries_rule(timedelta(days=settings.delivery_retention_days)),
+    )
     app = create_service_app(
         title="Crosslead router",
         description="Matches leads to partners and delivers them as signed webhooks.",

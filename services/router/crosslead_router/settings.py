@@ -48,6 +48,9 @@ class RouterSettings(ServiceSettings):
     #: How often a waiting lead is looked at again when nothing woke it (a capacity window
     #: rolling over or a schedule opening wake nothing).
     waiting_recheck_seconds: float = Field(30.0, gt=0)
+    #: Delivered and cancelled webhook deliveries (their bodies and attempts) are deleted this
+    #: long after they ended; failed ones not before they can no longer be recovered (14 days).
+    delivery_retention_days: float = Field(30, gt=0)
     #: Let webhook URLs reach loopback and private networks (local runs and tests only).
     webhook_allow_private: bool = Field(
         False,
