@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from crosslead_local.localstack import BadSettings, LocalStack, free_port, wait_for_port
+from tests.support import SECRETS_KEY
 
 SHORT_TOKEN = "tok3n-1234"  # 10 characters
+KEY = "CROSSLEAD_ROUTER_SECRETS_KEY"
 BIN = Path(sys.executable).parent
 
 
@@ -34,7 +36,11 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
         ),
         (
             ["crosslead-router", "serve"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, "CROSSLEAD_ROUTER_MAX_HOPS": "zero"},
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                KEY: SECRETS_KEY,
+                "CROSSLEAD_ROUTER_MAX_HOPS": "zero",
+            },
             "crosslead-router: bad setting CROSSLEAD_ROUTER_MAX_HOPS: must be a whole number",
         ),
         (
@@ -51,10 +57,36 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             ["crosslead-router", "migrate"],
             {
                 "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                KEY: SECRETS_KEY,
                 "CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS": "[2, 9",
             },
             "crosslead-router: bad setting CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS: could not "
             "be parsed (a JSON value is expected, e.g. [1, 5, 30])",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2},
+            f"crosslead-router: bad setting {KEY}: is required",
+        ),
+        (
+            ["crosslead-router", "migrate"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, KEY: "c2hvcnQta2V5"},
+            f"crosslead-router: bad setting {KEY}: must be 32 bytes, base64-encoded",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, KEY: SECRETS_KEY, f"{KEY}_PREVIOUS": "x"},
+            f"crosslead-router: bad setting {KEY}_PREVIOUS: must be 32 bytes, base64-encoded",
+        ),
+        (
+            ["crosslead-intake", "migrate"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_INTAKE_PROCESSED_EVENTS_RETENTION_DAYS": "10",
+            },
+            "crosslead-intake: bad setting CROSSLEAD_INTAKE_PROCESSED_EVENTS_RETENTION_DAYS: must "
+            "be longer than the outbox retention plus CROSSLEAD_KAFKA_RETENTION_DAYS (7 + 7 "
+            "days), or a redelivered event could apply twice",
         ),
     ],
 )

