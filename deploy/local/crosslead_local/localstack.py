@@ -168,6 +168,7 @@ class LocalStack:
             **os.environ,
             "CROSSLEAD_ADMIN_TOKEN": admin_token,
             "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "CROSSLEAD_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # the embedded broker's only one
             "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE": "1",  # receivers on this machine must work
             **{
                 f"CROSSLEAD_{name.upper()}_DATABASE_URL": urls.get(

@@ -37,6 +37,7 @@ from crosslead_common.kafka import (
     EventApplier,
     EventConsumer,
     Handlers,
+    KafkaAccess,
     create_producer,
     ensure_topics,
 )
@@ -99,6 +100,11 @@ class Runtime:
         setup_tracing(name)
 
     @property
+    def kafka(self) -> KafkaAccess:
+        """How every Kafka client of this service connects (the SASL/TLS settings)."""
+        return self.settings.kafka_access()
+
+    @property
     def producer(self) -> AIOKafkaProducer:
         if self._producer is None:
             raise RuntimeError(f"{self.name} is not started")
@@ -135,18 +141,16 @@ class Runtime:
 
     async def start(self) -> None:
         await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
+            self.kafka,
             partitions=self.settings.kafka_topic_partitions,
         )
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
-        self._producer = producer = create_producer(
-            self.settings.kafka_bootstrap_servers, client_id=self.name
-        )
+        self._producer = producer = create_producer(self.kafka, client_id=self.name)
         await producer.start()
         await republish_if_broker_forgot(
             self.db,
             self.outbox,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            bootstrap_servers=self.kafka,
             service=self.name,
         )
         relay = OutboxRelay(
@@ -172,7 +176,7 @@ class Runtime:
                 db=self.db,
                 processed=self._processed,
                 producer=producer,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                bootstrap_servers=self.kafka,
                 group_id=group_id,
                 topics=topics,
                 handlers=handlers,
@@ -189,16 +193,14 @@ class Runtime:
         return DeadLetters(
             db=self.db,
             processed=self._processed,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            bootstrap_servers=self.kafka,
             consumers=self._event_consumers,
         )
 
     @asynccontextmanager
     async def tasks(self) -> AsyncIterator[Runtime]:
         """The database and a producer without the workers, for maintenance commands."""
-        self._producer = producer = create_producer(
-            self.settings.kafka_bootstrap_servers, client_id=f"{self.name}-task"
-        )
+        self._producer = producer = create_producer(self.kafka, client_id=f"{self.name}-task")
         await producer.start()
         self._event_consumers = self._build_consumers(producer)
         try:

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crosslead_common.auth import signing_key
+from crosslead_common.kafka import KafkaAccess
 
 __all__ = ["ServiceSettings"]
 
@@ -30,6 +31,21 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
+    #: How the services reach the broker: PLAINTEXT (the embedded broker), SSL, SASL_PLAINTEXT
+    #: or SASL_SSL; the SASL ones need the mechanism, user name and password below.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_shared("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", validation_alias=_shared("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validate_default=True, validation_alias=_shared("KAFKA_SASL_PASSWORD")
+    )
+    #: CA certificates (PEM file) to check the broker's certificate with (SSL, SASL_SSL);
+    #: unset: the system's.
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=_shared("KAFKA_SSL_CAFILE"))
     kafka_topic_partitions: int = Field(6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS"))
     # The embedded broker answers a consumer's first JoinGroup only after half the session
     # timeout; Apache Kafka waits group.initial.rebalance.delay.ms instead. A member that died
@@ -75,6 +91,28 @@ class ServiceSettings(BaseSettings):
     #: How often the retention worker deletes what is due, and how many rows per transaction.
     retention_interval_seconds: float = Field(3600, gt=0)
     retention_batch_size: int = Field(1000, ge=1)
+
+    @field_validator("kafka_sasl_password")
+    @classmethod
+    def _sasl_credentials(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        protocol = info.data.get("kafka_security_protocol", "")
+        if protocol.startswith("SASL_") and (not value or not info.data.get("kafka_sasl_username")):
+            raise ValueError(
+                f"is required, with CROSSLEAD_KAFKA_SASL_USERNAME, when the protocol is {protocol}"
+            )
+        return value
+
+    def kafka_access(self) -> KafkaAccess:
+        """How this service's Kafka clients connect."""
+        password = self.kafka_sasl_password
+        return KafkaAccess(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
 
     @field_validator("processed_events_retention_days")
     @classmethod
