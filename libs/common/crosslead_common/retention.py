@@ -41,17 +41,13 @@ Prune = Callable[[AsyncSession, datetime, int], Awaitable[int]]
 async def delete_batch(
     session: AsyncSession, table: Table, condition: ColumnElement[bool], limit: int
 ) -> int:
-    """Delete up to ``limit`` rows of ``table`` matching ``condition`` (by primary key, so
-    the statement is bounded on every dialect); returns how many."""
+    """Delete up to ``limit`` rows of ``table`` matching ``condition`` in one statement
+    (``DELETE ... WHERE <primary key> IN (SELECT <primary key> ... LIMIT n)``, bounded on every
+    dialect); returns how many."""
     key = list(table.primary_key.columns)
-    rows = (await session.execute(select(*key).where(condition).limit(limit))).all()
-    if not rows:
-        return 0
-    if len(key) == 1:
-        chosen: ColumnElement[bool] = key[0].in_([row[0] for row in rows])
-    else:
-        chosen = tuple_(*key).in_([tuple(row) for row in rows])
-    result = await session.execute(delete(table).where(chosen))
+    chosen = select(*key).where(condition).limit(limit)
+    target = key[0] if len(key) == 1 else tuple_(*key)
+    result = await session.execute(delete(table).where(target.in_(chosen)))
     return int(cast(CursorResult[Any], result).rowcount)
 
 
