@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 from crosslead_common.db import Database, utcnow
 from crosslead_common.migrations import upgrade
 from crosslead_local.localstack import free_port, wait_for_port
-from crosslead_router import endpoints
+from crosslead_router import endpoints, sealing
 from crosslead_router.cli import MIGRATIONS
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import Base, Delivery
@@ -116,6 +116,7 @@ async def dispatching(url: str, hooks: str, **overrides: Any) -> AsyncIterator[D
         webhook_timeout_seconds=60,
         **overrides,
     )
+    sealing.configure(settings.key_ring())  # as the router app does: secrets are sealed
     db = Database(url)
     task = asyncio.create_task(Dispatcher(db, settings).run())
     try:

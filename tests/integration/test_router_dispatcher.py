@@ -22,7 +22,7 @@ from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.settings import RouterSettings
 from crosslead_router.signing import new_secret
 from crosslead_router.urls import PinnedTarget, pin
-from tests.support import CUSTOMER_DATA_KEY, serve
+from tests.support import CUSTOMER_DATA_KEY, SECRETS_KEY, serve
 
 SECRET = new_secret()
 BODY = '{"type":"lead.offered","data":{"lead_id":"lead_1"}}'
@@ -71,6 +71,7 @@ async def dispatcher() -> AsyncIterator[Dispatcher]:
     db = Database("sqlite+aiosqlite:///:memory:")
     settings = RouterSettings(
         admin_token="x" * 20,
+        secrets_key=SECRETS_KEY,
         database_url=db.url,
         customer_data_key=CUSTOMER_DATA_KEY,
         webhook_timeout_seconds=0.5,
@@ -140,7 +141,10 @@ async def test_a_connection_error_is_reported(dispatcher: Dispatcher) -> None:
 async def test_no_endpoint_and_a_private_url_fail_without_sending(hooks: Hooks) -> None:
     db = Database("sqlite+aiosqlite:///:memory:")
     settings = RouterSettings(
-        admin_token="x" * 20, database_url=db.url, customer_data_key=CUSTOMER_DATA_KEY
+        admin_token="x" * 20,
+        database_url=db.url,
+        customer_data_key=CUSTOMER_DATA_KEY,
+        secrets_key=SECRETS_KEY,
     )
     guarded = Dispatcher(db, settings)
     async with guarded.new_client() as http:

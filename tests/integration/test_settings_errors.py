@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from crosslead_local.localstack import BadSettings, LocalStack, free_port, wait_for_port
-from tests.support import CUSTOMER_DATA_KEY
+from tests.support import CUSTOMER_DATA_KEY, SECRETS_KEY
 
 SHORT_TOKEN = "tok3n-1234"  # 10 characters
 CUSTOMER_KEY = {"CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": "customer-hash-key-0123456789abcdef"}
-KEY = {"CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY, **CUSTOMER_KEY}
+SECRETS = "CROSSLEAD_ROUTER_SECRETS_KEY"
+KEY = {"CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY, SECRETS: SECRETS_KEY, **CUSTOMER_KEY}
 BIN = Path(sys.executable).parent
 
 
@@ -67,15 +68,15 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             ["crosslead-router", "migrate"],
             {
                 "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
-                "CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS": "[2, 9",
                 **KEY,
+                "CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS": "[2, 9",
             },
             "crosslead-router: bad setting CROSSLEAD_ROUTER_WEBHOOK_BACKOFF_SECONDS: could not "
             "be parsed (a JSON value is expected, e.g. [1, 5, 30])",
         ),
         (
             ["crosslead-router", "migrate"],
-            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2},
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, SECRETS: SECRETS_KEY},
             "crosslead-router: bad setting CROSSLEAD_CUSTOMER_DATA_KEY: is required",
         ),
         (
@@ -97,6 +98,40 @@ def run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
             },
             "crosslead-router: bad setting CROSSLEAD_CUSTOMER_DATA_PREVIOUS_KEYS: must be 32 "
             "bytes, base64-encoded",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
+            },
+            f"crosslead-router: bad setting {SECRETS}: is required",
+        ),
+        (
+            ["crosslead-router", "migrate"],
+            {"CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2, **KEY, SECRETS: "c2hvcnQta2V5"},
+            f"crosslead-router: bad setting {SECRETS}: must be 32 bytes, base64-encoded",
+        ),
+        (
+            ["crosslead-router", "serve"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                **KEY,
+                SECRETS: SECRETS_KEY,
+                f"{SECRETS}_PREVIOUS": "x",
+            },
+            f"crosslead-router: bad setting {SECRETS}_PREVIOUS: must be 32 bytes, base64-encoded",
+        ),
+        (
+            ["crosslead-intake", "migrate"],
+            {
+                "CROSSLEAD_ADMIN_TOKEN": SHORT_TOKEN * 2,
+                **KEY,
+                "CROSSLEAD_INTAKE_PROCESSED_EVENTS_RETENTION_DAYS": "10",
+            },
+            "crosslead-intake: bad setting CROSSLEAD_INTAKE_PROCESSED_EVENTS_RETENTION_DAYS: must "
+            "be longer than the outbox retention plus CROSSLEAD_KAFKA_RETENTION_DAYS (7 + 7 "
+            "days), or a redelivered event could apply twice",
         ),
     ],
 )

@@ -1,5 +1,6 @@
 """Each service's migrations build exactly the schema its models describe, on every backend,
-and keep the data earlier schemas hold (the payouts ledger rebooked as balanced postings)."""
+and keep the data earlier schemas hold (the payouts ledger rebooked as balanced postings, the
+router's webhook secrets sealed)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import MetaData, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
+from crosslead_common.crypto import KeyRing
 from crosslead_common.db import Database
 from crosslead_common.migrations import upgrade
 from crosslead_payouts import queries
@@ -21,6 +23,9 @@ from crosslead_payouts.cli import MIGRATIONS as PAYOUTS_MIGRATIONS
 from crosslead_payouts.models import Base as PayoutsBase
 from crosslead_payouts.models import Posting
 from crosslead_payouts.reconcile import reconcile
+from crosslead_router.cli import MIGRATIONS as ROUTER_MIGRATIONS
+from crosslead_router.models import Base as RouterBase
+from tests.support import SECRETS_KEY
 from tests.support.databases import SCHEMAS
 
 
@@ -100,3 +105,44 @@ def alembic_config(connection: Connection) -> Config:
     config.attributes["connection"] = connection
     config.attributes["metadata"] = PayoutsBase.metadata
     return config
+
+
+def router_alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ROUTER_MIGRATIONS))
+    config.attributes["connection"] = connection
+    config.attributes["metadata"] = RouterBase.metadata
+    return config
+
+
+async def test_the_migration_seals_the_secrets_stored_in_clear(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CROSSLEAD_ROUTER_SECRETS_KEY", SECRETS_KEY)
+    clear, previous = "whsec_" + "A" * 32, "whsec_" + "B" * 32
+    database = Database(database_url)
+    try:
+        async with database.engine.begin() as conn:
+            await conn.run_sync(
+                lambda sync: command.upgrade(router_alembic_config(sync), "9d1e5a7c3b20")
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO webhook_endpoints (id, partner_id, url, secret, previous_secret, "
+                    "status, created_at) VALUES ('we_1', 'ptr_fitter', 'https://h.example/x', "
+                    ":secret, :previous, 'enabled', CURRENT_TIMESTAMP)"
+                ),
+                {"secret": clear, "previous": previous},
+            )
+        await upgrade(database_url, ROUTER_MIGRATIONS, RouterBase.metadata)
+        async with database.engine.connect() as conn:
+            row = (
+                await conn.execute(text("SELECT secret, previous_secret FROM webhook_endpoints"))
+            ).one()
+    finally:
+        await database.dispose()
+    ring = KeyRing.from_settings(SECRETS_KEY)
+    assert clear not in row[0]
+    assert previous not in row[1]
+    assert ring.open(row[0], "webhook_endpoints/we_1").decode() == clear
+    assert ring.open(row[1], "webhook_endpoints/we_1").decode() == previous

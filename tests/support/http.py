@@ -22,6 +22,8 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 CUSTOMER_HASH_KEY = "test-customer-hash-key-0123456789abcdef"
 #: The customer-data key of intake and the router under test (32 bytes, base64).
 CUSTOMER_DATA_KEY = "Y3Jvc3NsZWFkLXRlc3QtY3VzdG9tZXItZGF0YS1rZXk="
+#: The router's key for webhook secrets at rest (``CROSSLEAD_ROUTER_SECRETS_KEY``).
+SECRETS_KEY = "dGVzdC1yb3V0ZXItc2VjcmV0cy1rZXktMzItYnl0ZXM="
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ from crosslead_router.app import create_app as router_app
 from crosslead_router.models import outbox as router_outbox
 from crosslead_router.settings import RouterSettings
 from tests.support.databases import migrate
-from tests.support.http import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, serve
+from tests.support.http import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, SECRETS_KEY, serve
 from tests.support.kafka import SESSION_TIMEOUT_SECONDS
 
 __all__ = ["Service", "in_process", "running", "served", "settings_for"]
@@ -58,6 +58,7 @@ _FAST: dict[str, dict[str, Any]] = {
         "webhook_backoff_jitter": 0,
         "webhook_allow_private": True,
         "deadline_grace_seconds": 0,
+        "secrets_key": SECRETS_KEY,
     },
 }
 

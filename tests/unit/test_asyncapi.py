@@ -20,7 +20,7 @@ from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY
+from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, SECRETS_KEY
 
 EVENTS_MD = Path(__file__).parents[2] / "docs" / "EVENTS.md"
 SCHEMA = json.loads((Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json").read_text())
@@ -42,6 +42,7 @@ async def documents(tmp_path: Path) -> dict[str, dict[str, Any]]:
                 admin_token=ADMIN_TOKEN,
                 database_url=f"sqlite+aiosqlite:///{tmp_path}/r.db",
                 customer_data_key=CUSTOMER_DATA_KEY,
+                secrets_key=SECRETS_KEY,
             )
         ),
         "payouts": payouts_app(

@@ -13,7 +13,7 @@ from crosslead_payouts.settings import PayoutsSettings
 from crosslead_router.app import create_app as router_app
 from crosslead_router.offers import WEBHOOK_TYPES
 from crosslead_router.settings import RouterSettings
-from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY
+from tests.support import ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, SECRETS_KEY
 
 CONTRACT = {
     "intake": {
@@ -69,7 +69,12 @@ def apps() -> dict[str, FastAPI]:
             )
         ),
         "router": router_app(
-            RouterSettings(admin_token=ADMIN_TOKEN, database_url=url, customer_data_key=key)
+            RouterSettings(
+                admin_token=ADMIN_TOKEN,
+                database_url=url,
+                customer_data_key=key,
+                secrets_key=SECRETS_KEY,
+            )
         ),
         "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=url)),
     }

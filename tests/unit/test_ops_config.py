@@ -41,13 +41,21 @@ def exported() -> dict[str, MetricWrapperBase]:
     return names
 
 
-def compose_config(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CROSSLEAD_ADMIN_TOKEN": "x" * 32,
-        "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
-        "CROSSLEAD_CUSTOMER_HASH_KEY": "y" * 64,
-    }
+#: The secrets the compose file requires (each service's Kafka password is its own).
+REQUIRED = {
+    "CROSSLEAD_ADMIN_TOKEN": "x" * 32,
+    "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
+    "CROSSLEAD_CUSTOMER_HASH_KEY": "y" * 64,
+    "CROSSLEAD_ROUTER_SECRETS_KEY": "dGVzdC1yb3V0ZXItc2VjcmV0cy1rZXktMzItYnl0ZXM=",
+    "CROSSLEAD_KAFKA_ADMIN_PASSWORD": "kafka-admin-password",
+    "CROSSLEAD_KAFKA_INTAKE_PASSWORD": "kafka-intake-password",
+    "CROSSLEAD_KAFKA_ROUTER_PASSWORD": "kafka-router-password",
+    "CROSSLEAD_KAFKA_PAYOUTS_PASSWORD": "kafka-payouts-password",
+}
+
+
+def compose_config(*args: str, **env_changes: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **REQUIRED, **env_changes}
     return subprocess.run(
         [str(COMPOSE), "--project-directory", str(ROOT), "--profile", "ops", "config", *args],
         env=env,

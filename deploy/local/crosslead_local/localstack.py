@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -130,25 +131,18 @@ SERVICES = {"intake": 8001, "router": 8002, "payouts": 8003}
 CONSOLE_PORT = 8004
 
 
-def local_secret(path: Path) -> str:
-    """The secret kept in ``path``, made (256 random bits, readable by the owner only) the
-    first time: a local stack keeps recognising what it saw before across restarts."""
+#: The router's key for webhook secrets at rest.
+SECRETS_KEY = "CROSSLEAD_ROUTER_SECRETS_KEY"
+
+
+def kept_secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """The secret stored at ``path``, made with ``make`` (readable by its owner only) if
+    there is none yet: a local stack keeps recognising what it saw before across restarts."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(32))
+        path.write_text(make())
+        path.chmod(0o600)
     return path.read_text().strip()
-
-
-def customer_data_key(var_dir: Path) -> str:
-    """The customer-data key kept in ``var_dir`` (made on the first run, readable by its owner
-    only): a local stack's customers stay readable across restarts."""
-    stored = var_dir / "customer-data-key"
-    if not stored.exists():
-        var_dir.mkdir(parents=True, exist_ok=True)
-        stored.write_text(new_key())
-        stored.chmod(0o600)
-    return stored.read_text().strip()
 
 
 class LocalStack:
@@ -177,10 +171,11 @@ class LocalStack:
             "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": os.environ.get(
                 "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY"
             )
-            or local_secret(var_dir / "customer-hash-key"),
+            or kept_secret(var_dir / "customer-hash-key"),
             "CROSSLEAD_CUSTOMER_DATA_KEY": os.environ.get("CROSSLEAD_CUSTOMER_DATA_KEY")
-            or customer_data_key(var_dir),
+            or kept_secret(var_dir / "customer-data-key", new_key),
             "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": self.broker.bootstrap_servers,
+            "CROSSLEAD_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",  # the embedded broker's only one
             "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE": "1",  # receivers on this machine must work
             **{
                 f"CROSSLEAD_{name.upper()}_DATABASE_URL": urls.get(
@@ -194,6 +189,8 @@ class LocalStack:
             },
             **(extra_env or {}),
         }
+        if not self.env.get(SECRETS_KEY):  # made on the first run, kept in var/ like the data
+            self.env[SECRETS_KEY] = kept_secret(var_dir / "router-secrets-key", new_key)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:

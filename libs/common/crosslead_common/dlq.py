@@ -20,7 +20,7 @@ from sqlalchemy import Table, select
 
 from crosslead_common.db import Database
 from crosslead_common.events import UndecodableEvent, decode, dlq_topic
-from crosslead_common.kafka import EventConsumer
+from crosslead_common.kafka import EventConsumer, KafkaAccess, client_config
 
 __all__ = ["DeadLetter", "DeadLetters", "NoSuchDeadLetter"]
 
@@ -56,7 +56,7 @@ class DeadLetters:
         *,
         db: Database,
         processed: Table,
-        bootstrap_servers: str,
+        bootstrap_servers: str | KafkaAccess,
         consumers: Iterable[EventConsumer],
     ) -> None:
         self._db = db
@@ -128,7 +128,7 @@ class DeadLetters:
         ]
 
     async def _read_all(self) -> list[ConsumerRecord[bytes, bytes]]:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**client_config(self._bootstrap), enable_auto_commit=False)
         await consumer.start()
         try:
             partitions = [
@@ -158,7 +158,7 @@ class DeadLetters:
         if topic not in self._topics or not partition.isdigit() or not offset.isdigit():
             raise NoSuchDeadLetter(letter_id)
         tp = TopicPartition(topic, int(partition))
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**client_config(self._bootstrap), enable_auto_commit=False)
         await consumer.start()
         try:
             if int(partition) not in (consumer.partitions_for_topic(topic) or ()):

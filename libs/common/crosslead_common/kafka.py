@@ -15,11 +15,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+from aiokafka.helpers import create_ssl_context
+from sqlalchemy import Column, Index, MetaData, PrimaryKeyConstraint, String, Table
 from sqlalchemy.exc import OperationalError
 
 from crosslead_common.applying import EventApplier, Handler, Handlers, InvalidEvent
@@ -40,6 +43,8 @@ __all__ = [
     "EventConsumer",
     "Handlers",
     "InvalidEvent",
+    "KafkaAccess",
+    "client_config",
     "create_producer",
     "ensure_topics",
     "processed_events_table",
@@ -48,11 +53,45 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProducer:
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where the broker is and how a service proves who it is there (SASL) and checks the
+    broker's certificate (TLS); every producer, consumer and admin client of a service is made
+    from one of these. The password never appears in its ``repr``."""
+
+    bootstrap_servers: str
+    #: PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    security_protocol: str = "PLAINTEXT"
+    #: PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 (SASL protocols only)
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    #: CA certificates (PEM) the broker's certificate is checked against; None: the system's.
+    ssl_cafile: str | None = None
+
+
+def client_config(kafka: str | KafkaAccess) -> dict[str, Any]:
+    """The connection arguments of an aiokafka client for ``kafka`` (a bare bootstrap list is
+    plaintext, as the embedded broker of ``make run`` and the tests speak)."""
+    access = KafkaAccess(kafka) if isinstance(kafka, str) else kafka
+    config: dict[str, Any] = {
+        "bootstrap_servers": access.bootstrap_servers,
+        "security_protocol": access.security_protocol,
+    }
+    if access.security_protocol in ("SSL", "SASL_SSL"):
+        config["ssl_context"] = create_ssl_context(cafile=access.ssl_cafile)
+    if access.security_protocol.startswith("SASL_"):
+        config["sasl_mechanism"] = access.sasl_mechanism
+        config["sasl_plain_username"] = access.sasl_username
+        config["sasl_plain_password"] = access.sasl_password
+    return config
+
+
+def create_producer(bootstrap_servers: str | KafkaAccess, *, client_id: str) -> AIOKafkaProducer:
     # The embedded broker supports neither idempotent producers nor transactions; the outbox
     # plus idempotent consumers give the guarantees instead.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **client_config(bootstrap_servers),
         client_id=client_id,
         acks="all",
         enable_idempotence=False,
@@ -60,10 +99,12 @@ def create_producer(bootstrap_servers: str, *, client_id: str) -> AIOKafkaProduc
     )
 
 
-async def ensure_topics(bootstrap_servers: str, *, partitions: int, replication: int = 1) -> None:
+async def ensure_topics(
+    bootstrap_servers: str | KafkaAccess, *, partitions: int, replication: int = 1
+) -> None:
     """Create the contract topics and their dead-letter topics if they do not exist yet."""
     wanted = [*ALL_TOPICS, *(dlq_topic(t) for t in ALL_TOPICS)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="crosslead-admin")
+    admin = AIOKafkaAdminClient(**client_config(bootstrap_servers), client_id="crosslead-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -84,6 +125,7 @@ def processed_events_table(metadata: MetaData) -> Table:
         Column("event_id", String(64), nullable=False),
         Column("processed_at", UTCDateTime, nullable=False),
         PrimaryKeyConstraint("consumer", "event_id"),
+        Index("ix_processed_events_processed_at", "processed_at"),  # for pruning
     )
 
 
@@ -97,7 +139,7 @@ class EventConsumer:
         db: Database,
         processed: Table,
         producer: AIOKafkaProducer,
-        bootstrap_servers: str,
+        bootstrap_servers: str | KafkaAccess,
         group_id: str,
         topics: Iterable[str],
         handlers: Handlers,
@@ -129,19 +171,7 @@ class EventConsumer:
         for event_type in [*self._handlers.types(), "undecodable"]:
             # Zero from the start, so a rate over the series sees the first dead letter.
             EVENTS_DEAD_LETTERED.labels(self._service, self._group_id, event_type)
-        consumer = AIOKafkaConsumer(
-            *self._topics,
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group_id,
-            client_id=self._group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            session_timeout_ms=self._session_timeout_ms,
-            heartbeat_interval_ms=min(1000, self._session_timeout_ms // 3),
-            # The embedded broker answers a long poll only when it times out, not when data
-            # arrives: a short wait keeps hand-off latency low at a small idle cost.
-            fetch_max_wait_ms=self._fetch_max_wait_ms,
-        )
+        consumer = self.new_consumer()
         try:
             await consumer.start()
             while True:
@@ -156,6 +186,22 @@ class EventConsumer:
                 await self._measure_lag(consumer)
         finally:
             await consumer.stop()
+
+    def new_consumer(self) -> AIOKafkaConsumer:
+        """The (not yet started) Kafka consumer :meth:`run` uses."""
+        return AIOKafkaConsumer(
+            *self._topics,
+            **client_config(self._bootstrap),
+            group_id=self._group_id,
+            client_id=self._group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._session_timeout_ms,
+            heartbeat_interval_ms=min(1000, self._session_timeout_ms // 3),
+            # The embedded broker answers a long poll only when it times out, not when data
+            # arrives: a short wait keeps hand-off latency low at a small idle cost.
+            fetch_max_wait_ms=self._fetch_max_wait_ms,
+        )
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():

@@ -17,6 +17,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from crosslead_common.db import Database
 from crosslead_common.events import Topic
+from crosslead_common.kafka import KafkaAccess, client_config
 from crosslead_common.outbox import Outbox
 
 __all__ = ["republish_if_broker_forgot"]
@@ -27,12 +28,12 @@ _MARKER = TopicPartition(Topic.PARTNERS, 0)
 
 
 async def republish_if_broker_forgot(
-    db: Database, outbox: Outbox, *, bootstrap_servers: str, service: str
+    db: Database, outbox: Outbox, *, bootstrap_servers: str | KafkaAccess, service: str
 ) -> int:
     """Mark every published outbox row for publication again if the broker has no marker of
     this service; returns how many rows were marked. Sets the marker either way."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **client_config(bootstrap_servers),
         group_id=f"crosslead-{service}-outbox",
         client_id=f"crosslead-{service}-outbox",
         enable_auto_commit=False,

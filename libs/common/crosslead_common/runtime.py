@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -36,6 +37,7 @@ from crosslead_common.kafka import (
     EventApplier,
     EventConsumer,
     Handlers,
+    KafkaAccess,
     create_producer,
     ensure_topics,
 )
@@ -45,6 +47,7 @@ from crosslead_common.observability.sampler import OutboxSampler
 from crosslead_common.observability.tracing import setup_tracing
 from crosslead_common.outbox import Outbox, OutboxRelay
 from crosslead_common.republish import republish_if_broker_forgot
+from crosslead_common.retention import RetentionWorker, outbox_rule, processed_events_rule
 from crosslead_common.settings import ServiceSettings
 
 __all__ = ["Runtime", "create_service_app", "current_principal", "get_runtime"]
@@ -80,7 +83,29 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._producer: AIOKafkaProducer | None = None
         self._event_consumers: list[EventConsumer] = []
+        #: Prunes the outbox and the processed-event ids; a service adds its own rules.
+        self.retention = RetentionWorker(
+            self.db,
+            interval=settings.retention_interval_seconds,
+            batch_size=settings.retention_batch_size,
+        )
+        self.retention.add(
+            "published outbox rows",
+            outbox_rule(outbox, timedelta(days=settings.outbox_retention_days)),
+        )
+        self.retention.add(
+            "processed event ids",
+            processed_events_rule(
+                processed, timedelta(days=settings.processed_events_retention_days)
+            ),
+        )
+        self.add_worker("retention", self.retention.run)
         setup_tracing(name)
+
+    @property
+    def kafka(self) -> KafkaAccess:
+        """How every Kafka client of this service connects (the SASL/TLS settings)."""
+        return self.settings.kafka_access()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -119,18 +144,16 @@ class Runtime:
 
     async def start(self) -> None:
         await ensure_topics(
-            self.settings.kafka_bootstrap_servers,
+            self.kafka,
             partitions=self.settings.kafka_topic_partitions,
         )
         # aiokafka clients bind to the running loop, so they are made here, not in __init__.
-        self._producer = producer = create_producer(
-            self.settings.kafka_bootstrap_servers, client_id=self.name
-        )
+        self._producer = producer = create_producer(self.kafka, client_id=self.name)
         await producer.start()
         await republish_if_broker_forgot(
             self.db,
             self.outbox,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            bootstrap_servers=self.kafka,
             service=self.name,
         )
         relay = OutboxRelay(
@@ -156,7 +179,7 @@ class Runtime:
                 db=self.db,
                 processed=self._processed,
                 producer=producer,
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                bootstrap_servers=self.kafka,
                 group_id=group_id,
                 topics=topics,
                 handlers=handlers,
@@ -173,16 +196,14 @@ class Runtime:
         return DeadLetters(
             db=self.db,
             processed=self._processed,
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            bootstrap_servers=self.kafka,
             consumers=self._event_consumers,
         )
 
     @asynccontextmanager
     async def tasks(self) -> AsyncIterator[Runtime]:
         """The database and a producer without the workers, for maintenance commands."""
-        self._producer = producer = create_producer(
-            self.settings.kafka_bootstrap_servers, client_id=f"{self.name}-task"
-        )
+        self._producer = producer = create_producer(self.kafka, client_id=f"{self.name}-task")
         await producer.start()
         self._event_consumers = self._build_consumers(producer)
         try:

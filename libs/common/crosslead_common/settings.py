@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from crosslead_common.auth import signing_key
 from crosslead_common.crypto import parse_key
 from crosslead_common.customers import CustomerVault
+from crosslead_common.kafka import KafkaAccess
 
 __all__ = ["CustomerDataSettings", "ServiceSettings"]
 
@@ -32,6 +33,21 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         "127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS")
     )
+    #: How the services reach the broker: PLAINTEXT (the embedded broker), SSL, SASL_PLAINTEXT
+    #: or SASL_SSL; the SASL ones need the mechanism, user name and password below.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_shared("KAFKA_SECURITY_PROTOCOL")
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        "SCRAM-SHA-512", validation_alias=_shared("KAFKA_SASL_MECHANISM")
+    )
+    kafka_sasl_username: str | None = Field(None, validation_alias=_shared("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(
+        None, validate_default=True, validation_alias=_shared("KAFKA_SASL_PASSWORD")
+    )
+    #: CA certificates (PEM file) to check the broker's certificate with (SSL, SASL_SSL);
+    #: unset: the system's.
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=_shared("KAFKA_SSL_CAFILE"))
     kafka_topic_partitions: int = Field(6, ge=1, validation_alias=_shared("KAFKA_TOPIC_PARTITIONS"))
     # The embedded broker answers a consumer's first JoinGroup only after half the session
     # timeout; Apache Kafka waits group.initial.rebalance.delay.ms instead. A member that died
@@ -66,6 +82,53 @@ class ServiceSettings(BaseSettings):
     )
     #: Metrics and trace spans; off only to measure what they cost.
     telemetry: bool = Field(True, validation_alias=_shared("TELEMETRY"))
+    #: How long the broker keeps an event (Kafka's ``log.retention``): a bound on how late a
+    #: copy of an event can reach a consumer, so processed-event ids must be kept longer.
+    kafka_retention_days: float = Field(7, gt=0, validation_alias=_shared("KAFKA_RETENTION_DAYS"))
+    #: Outbox rows are deleted this long after they were published.
+    outbox_retention_days: float = Field(7, gt=0)
+    #: Ids of applied events are deleted this long after they were applied; longer than the
+    #: outbox's retention plus the broker's, so that no copy of the event can still arrive.
+    processed_events_retention_days: float = Field(30, gt=0)
+    #: How often the retention worker deletes what is due, and how many rows per transaction.
+    retention_interval_seconds: float = Field(3600, gt=0)
+    retention_batch_size: int = Field(1000, ge=1)
+
+    @field_validator("kafka_sasl_password")
+    @classmethod
+    def _sasl_credentials(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        protocol = info.data.get("kafka_security_protocol", "")
+        if protocol.startswith("SASL_") and (not value or not info.data.get("kafka_sasl_username")):
+            raise ValueError(
+                f"is required, with CROSSLEAD_KAFKA_SASL_USERNAME, when the protocol is {protocol}"
+            )
+        return value
+
+    def kafka_access(self) -> KafkaAccess:
+        """How this service's Kafka clients connect."""
+        password = self.kafka_sasl_password
+        return KafkaAccess(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=password.get_secret_value() if password else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
+
+    @field_validator("processed_events_retention_days")
+    @classmethod
+    def _outlives_every_copy(cls, value: float, info: ValidationInfo) -> float:
+        outbox, broker = (
+            info.data.get("outbox_retention_days"),
+            info.data.get("kafka_retention_days"),
+        )
+        if outbox is not None and broker is not None and value <= outbox + broker:
+            raise ValueError(
+                "must be longer than the outbox retention plus CROSSLEAD_KAFKA_RETENTION_DAYS"
+                f" ({outbox:g} + {broker:g} days), or a redelivered event could apply twice"
+            )
+        return value
 
     def api_key_signing_key(self) -> bytes:
         secret = self.api_key_secret.get_secret_value() if self.api_key_secret else None

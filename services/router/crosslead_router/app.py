@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from crosslead_common.events import Topic
 from crosslead_common.runtime import Runtime, create_service_app
-from crosslead_router import repository, webhooks
+from crosslead_router import repository, sealing, webhooks
 from crosslead_router.api import decisions, deliveries, webhook_endpoints
 from crosslead_router.consumers import handlers
 from crosslead_router.dispatcher import Dispatcher
 from crosslead_router.models import outbox, processed_events
+from crosslead_router.retention import deliveries_rule
 from crosslead_router.settings import RouterSettings
-from crosslead_router.workers import capacity_sweeper, deadline_watcher, waiting_router
+from crosslead_router.workers import (
+    capacity_sweeper,
+    deadline_watcher,
+    secrets_resealer,
+    waiting_router,
+)
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: RouterSettings | None = None) -> FastAPI:
     settings = settings or RouterSettings()  # the rest is read from the environment
+    sealing.configure(settings.key_ring())
     runtime = Runtime(
         name="router",
         settings=settings,
@@ -37,6 +46,11 @@ def create_app(settings: RouterSettings | None = None) -> FastAPI:
     runtime.add_worker("deadlines", deadline_watcher(runtime.db, settings, policy).run)
     runtime.add_worker("waiting", waiting_router(runtime.db, settings, policy).run)
     runtime.add_worker("capacity-sweeper", capacity_sweeper(runtime.db).run)
+    runtime.add_worker("secrets-resealer", secrets_resealer(runtime.db).run)
+    runtime.retention.add(
+        "ended webhook deliveries",
+        deliveries_rule(timedelta(days=settings.delivery_retention_days)),
+    )
     app = create_service_app(
         title="Crosslead router",
         description="Matches leads to partners and delivers them as signed webhooks.",

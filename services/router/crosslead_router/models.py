@@ -28,6 +28,7 @@ from crosslead_common.db import UTCDateTime
 from crosslead_common.kafka import processed_events_table
 from crosslead_common.outbox import Outbox
 from crosslead_common.partners import KeyColumns, PartnerColumns
+from crosslead_router import sealing
 
 __all__ = [
     "Agreement",
@@ -93,11 +94,12 @@ class WebhookEndpoint(Base):
     partner_id: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str | None] = mapped_column(String(500))
-    # Kept readable: the router signs with it and the partner fetches it to verify.
-    secret: Mapped[str] = mapped_column(String(100))
-    #: The secret before the last rotation: webhooks carry its signature too until
-    #: ``previous_secret_until``.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    #: The signing secret, sealed (:mod:`crosslead_router.sealing`); read and set it in clear
+    #: through :attr:`secret`. The router signs with it and the partner fetches it to verify.
+    sealed_secret: Mapped[str] = mapped_column("secret", String(200))
+    #: The secret before the last rotation, sealed (:attr:`previous_secret` in clear):
+    #: webhooks carry its signature too until ``previous_secret_until``.
+    sealed_previous_secret: Mapped[str | None] = mapped_column("previous_secret", String(200))
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Webhook types it receives; None: all of them.
     event_types: Mapped[list[str] | None] = mapped_column(JSON)
@@ -109,6 +111,24 @@ class WebhookEndpoint(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Set ``id`` first: each sealed value is bound to its endpoint.
+    @property
+    def secret(self) -> str:
+        return sealing.open_secret(self.sealed_secret, self.id)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.sealed_secret = sealing.seal_secret(value, self.id)
+
+    @property
+    def previous_secret(self) -> str | None:
+        sealed = self.sealed_previous_secret
+        return None if sealed is None else sealing.open_secret(sealed, self.id)
+
+    @previous_secret.setter
+    def previous_secret(self, value: str | None) -> None:
+        self.sealed_previous_secret = None if value is None else sealing.seal_secret(value, self.id)
 
 
 class RoutedLead(Base):

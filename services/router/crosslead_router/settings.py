@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from crosslead_common.crypto import KeyRing, parse_key
 from crosslead_common.settings import CustomerDataSettings
 from crosslead_router.routing import RoutingPolicy
 
@@ -17,6 +18,12 @@ class RouterSettings(CustomerDataSettings):
     )
 
     database_url: str = "sqlite+aiosqlite:///var/router.db"
+    #: The key webhook signing secrets are sealed with at rest (32 random bytes, base64;
+    #: ``make run`` keeps one in ``var/``).
+    secrets_key: SecretStr
+    #: The key before the last rotation of ``secrets_key``: secrets sealed under it still
+    #: open, and the router seals them again under the new one.
+    secrets_key_previous: SecretStr | None = None
     #: Bound on one whole webhook request (connect, send, answer).
     webhook_timeout_seconds: float = Field(10.0, gt=0)
     #: Attempts per delivery before it is marked failed.
@@ -48,11 +55,32 @@ class RouterSettings(CustomerDataSettings):
     #: How often a waiting lead is looked at again when nothing woke it (a capacity window
     #: rolling over or a schedule opening wake nothing).
     waiting_recheck_seconds: float = Field(30.0, gt=0)
+    #: Delivered and cancelled webhook deliveries (their bodies and attempts) are deleted this
+    #: long after they ended; failed ones not before they can no longer be recovered (14 days).
+    delivery_retention_days: float = Field(30, gt=0)
     #: Let webhook URLs reach loopback and private networks (local runs and tests only).
     webhook_allow_private: bool = Field(
         False,
         validation_alias=AliasChoices("webhook_allow_private", "CROSSLEAD_WEBHOOK_ALLOW_PRIVATE"),
     )
+
+    @field_validator("secrets_key", "secrets_key_previous")
+    @classmethod
+    def _a_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None or (
+            info.field_name == "secrets_key_previous" and not value.get_secret_value().strip()
+        ):
+            return None  # an empty previous key: none
+        parse_key(value.get_secret_value())  # ValueError: "must be 32 bytes, base64-encoded"
+        return value
+
+    def key_ring(self) -> KeyRing:
+        """The key ring endpoint secrets are sealed and opened with."""
+        previous = self.secrets_key_previous
+        return KeyRing.from_settings(
+            self.secrets_key.get_secret_value(),
+            [previous.get_secret_value()] if previous is not None else [],
+        )
 
     def routing_policy(self) -> RoutingPolicy:
         return RoutingPolicy(max_hops=self.max_hops, recheck_seconds=self.waiting_recheck_seconds)

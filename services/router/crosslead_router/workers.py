@@ -6,7 +6,9 @@
   partner and offers the lead to the next candidate;
 - the waiting router looks again at leads that nobody could take (capacity windows roll over,
   schedules open, partners are un-paused);
-- the capacity sweeper deletes the counters of capacity windows that are long over.
+- the capacity sweeper deletes the counters of capacity windows that are long over;
+- the secrets resealer seals endpoint secrets that are still under a previous at-rest key
+  again under the current one (after a rotation of ``CROSSLEAD_ROUTER_SECRETS_KEY``).
 
 Each is woken right after a commit that gave it work, and otherwise sleeps until its nearest
 due time or the poll interval, whichever comes first.
@@ -18,16 +20,25 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.db import Database, utcnow
-from crosslead_router import repository, routing
+from crosslead_router import repository, routing, sealing
 from crosslead_router.dispatcher import wait_for_work
+from crosslead_router.models import WebhookEndpoint
 from crosslead_router.routing import RoutingPolicy
 from crosslead_router.service import DEADLINES_WAKEUP, WAITING_WAKEUP
 from crosslead_router.settings import RouterSettings
 
-__all__ = ["DueWorker", "capacity_sweeper", "deadline_watcher", "waiting_router"]
+__all__ = [
+    "DueWorker",
+    "capacity_sweeper",
+    "deadline_watcher",
+    "reseal_secrets",
+    "secrets_resealer",
+    "waiting_router",
+]
 
 log = logging.getLogger(__name__)
 
@@ -126,4 +137,41 @@ def capacity_sweeper(db: Database, poll_seconds: float = 3600.0) -> DueWorker:
         wakeup="capacity-sweep",
         poll=poll_seconds,
         work=sweep,
+    )
+
+
+async def reseal_secrets(session: AsyncSession, limit: int = BATCH) -> int:
+    """Seal the secrets of up to ``limit`` endpoints that are under a previous at-rest key
+    again under the current one; returns how many endpoints it changed."""
+    e = WebhookEndpoint
+    rows = await session.execute(select(e.id, e.sealed_secret, e.sealed_previous_secret))
+    stale = [
+        row.id
+        for row in rows
+        if not (
+            sealing.is_current(row.sealed_secret) and sealing.is_current(row.sealed_previous_secret)
+        )
+    ][:limit]
+    if not stale:
+        return 0
+    for endpoint in await session.scalars(select(e).where(e.id.in_(stale)).with_for_update()):
+        endpoint.secret, endpoint.previous_secret = endpoint.secret, endpoint.previous_secret
+    return len(stale)
+
+
+def secrets_resealer(db: Database, poll_seconds: float = 3600.0) -> DueWorker:
+    """Reseals right after the router starts (a rotation of the key restarts it), then hourly."""
+
+    async def reseal(session: AsyncSession) -> int:
+        count = await reseal_secrets(session)
+        if count:
+            log.info("sealed the secrets of %d endpoints again under the current key", count)
+        return count
+
+    return DueWorker(
+        db,
+        what="resealing endpoint secrets",
+        wakeup="secrets-reseal",
+        poll=poll_seconds,
+        work=reseal,
     )
