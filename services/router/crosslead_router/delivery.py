@@ -125,13 +125,13 @@ async def claim_due(
         left = still
     chosen = await repository.oldest_due(session, now, wanted)
     rows = await repository.lock_due(session, chosen, now)
-    jobs, leased = [], defaultdict(list)
+    jobs, leased = [], {}
     for row in rows:
         group = (row.partner_id, row.kind, row.endpoint_id)
         if group not in where:  # another replica sent it elsewhere since: not this time
             continue
         endpoint = where[group]
-        leased[endpoint.id if endpoint else None].append(row.id)
+        leased[row.id] = endpoint.id if endpoint else None
         jobs.append(
             Job(
                 delivery_id=row.id,

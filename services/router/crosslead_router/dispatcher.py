@@ -53,6 +53,8 @@ __all__ = ["Dispatcher", "WebhookClients", "wait_for_work"]
 log = logging.getLogger(__name__)
 
 USER_AGENT = "Crosslead-Webhooks/1"
+#: Rounds of attempts per endpoint claimed beyond those in flight.
+AHEAD = 3
 
 
 async def wait_for_work(wakeup: asyncio.Event, due: datetime | None, poll: float) -> None:
@@ -113,14 +115,15 @@ class Dispatcher:
         )
         self._concurrency = settings.webhook_concurrency
         self._per_endpoint = settings.webhook_concurrency_per_endpoint
-        # Claimed ahead: one more round per endpoint, and in all, than may be in flight.
-        self._per_endpoint_held = 2 * self._per_endpoint
-        self._most_held = 2 * self._concurrency
-        # Longer than a claim can wait here and its attempt take (one attempt ahead of it at
-        # its endpoint, a breaker's cooldown, its own attempt), so a claim never lapses while
-        # its delivery is queued or in flight.
+        # Claimed ahead: AHEAD more rounds per endpoint than may be in flight, so that claims
+        # (and the batches of outcomes) are large; in all, as many more being recorded.
+        self._per_endpoint_held = (1 + AHEAD) * self._per_endpoint
+        self._most_held = (1 + 2 * AHEAD) * self._concurrency
+        # Longer than a claim can wait here and its attempt take (AHEAD attempts ahead of it
+        # at its endpoint, a breaker's cooldown, its own attempt), so a claim never lapses
+        # while its delivery is queued or in flight.
         self._lease = timedelta(
-            seconds=2 * settings.webhook_timeout_seconds
+            seconds=(1 + AHEAD) * settings.webhook_timeout_seconds
             + settings.webhook_breaker_cooldown_seconds
             + 30
         )
@@ -132,8 +135,9 @@ class Dispatcher:
         #: Attempts in flight, by endpoint and in all.
         self._in_flight: Counter[str] = Counter()
         self._flying = 0
-        #: Claimed deliveries whose outcome is not written yet, by endpoint and in all.
+        #: Claimed deliveries queued or in flight, by endpoint.
         self._held: Counter[str] = Counter()
+        #: Claimed deliveries whose outcome is not written yet.
         self._holding = 0
         self._breakers = Breakers(
             settings.webhook_breaker_failures, settings.webhook_breaker_cooldown_seconds
@@ -158,8 +162,8 @@ class Dispatcher:
                     self._start(clients)
                     room = self._most_held - self._holding
                     free = self._concurrency - self._flying
-                    # Claim in batches: once half a round is recorded, or a slot is idle.
-                    if room > 0 and (room >= max(self._concurrency // 2, 1) or free > 0):
+                    # Claim in batches: once a round is recorded, or when a slot is idle.
+                    if room > 0 and (room >= self._concurrency or free > 0):
                         now = utcnow()
                         claimed = await self._claim(room, now)
                         self._start(clients)
@@ -173,7 +177,7 @@ class Dispatcher:
                 await asyncio.gather(*self._tasks, recorder, return_exceptions=True)
 
     def _taken(self) -> dict[str, int]:
-        """Claims counted as held per endpoint: its unrecorded ones, plus what its breaker
+        """Claims counted as held per endpoint: those queued or in flight, plus what its breaker
         withholds (all while open; all but one, the probe, once half-open)."""
         now, most = time.monotonic(), self._per_endpoint_held
         taken = {slot: count for slot, count in self._held.items() if count}
@@ -251,9 +255,10 @@ class Dispatcher:
                 with continue_trace("webhook POST", job.traceparent, kind=SpanKind.CLIENT):
                     outcome = await self.send(clients, job)
             finally:
-                self._in_flight[slot] -= 1
-                if self._in_flight[slot] <= 0:
-                    del self._in_flight[slot]
+                for counts in (self._in_flight, self._held):
+                    counts[slot] -= 1
+                    if counts[slot] <= 0:
+                        del counts[slot]
                 self._flying -= 1
                 self._wakeup.set()  # a slot is free again
             webhook_attempt(outcome.url, outcome.status_code, outcome.duration_ms / 1000)
@@ -261,9 +266,6 @@ class Dispatcher:
                 self._breakers.record(slot, outcome.ok, time.monotonic())
             await self._recorder.record(job, outcome)
         finally:
-            self._held[slot] -= 1
-            if self._held[slot] <= 0:
-                del self._held[slot]
             self._holding -= 1
             self._wakeup.set()
 

@@ -569,20 +569,26 @@ async def lock_due(
 
 
 async def lease(
-    session: AsyncSession, endpoints: Mapping[str | None, Sequence[str]], until: datetime
+    session: AsyncSession, endpoints: Mapping[str, str | None], until: datetime
 ) -> None:
-    """Push the next attempt of the deliveries (grouped by the endpoint each goes to now)
-    to ``until``: one statement per endpoint."""
-    for endpoint_id, delivery_ids in endpoints.items():
-        values: dict[str, Any] = {"next_attempt_at": until}
-        if endpoint_id is not None:
-            values["endpoint_id"] = endpoint_id
-        await session.execute(
-            update(Delivery)
-            .where(Delivery.id.in_(delivery_ids))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+    """Push the next attempt of the deliveries to ``until``, and note the endpoint each one
+    goes to now (``endpoints[delivery_id]``; None: none, it keeps the one it had), in one
+    statement."""
+    if not endpoints:
+        return
+    table = cast(Table, Delivery.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            next_attempt_at=bindparam("b_until", type_=table.c.next_attempt_at.type),
+            endpoint_id=func.coalesce(bindparam("b_endpoint_id"), table.c.endpoint_id),
+        ),
+        [
+            {"b_id": delivery_id, "b_until": until, "b_endpoint_id": endpoint_id}
+            for delivery_id, endpoint_id in endpoints.items()
+        ],
+    )
 
 
 async def routed_leads(
