@@ -11,9 +11,9 @@ circuit breaker per endpoint stops attempts at one that keeps failing (then prob
 one): so a hanging endpoint cannot take the capacity others need.
 
 The bookkeeping is in bulk, so that it keeps up with partners that answer fast: one claim
-transaction takes many due deliveries (up to one more round per endpoint than may be in
-flight, queued here, so a slot that frees is filled at once), a slot is free again as soon as
-its answer is in, and the outcomes are written in batches (:class:`OutcomeRecorder`). An
+transaction takes many due deliveries (up to :data:`AHEAD` more rounds per endpoint than may
+be in flight, queued here, so a slot that frees is filled at once), a slot is free again as
+soon as its answer is in, and the outcomes are written in batches (:class:`OutcomeRecorder`). An
 outcome that is never written (the process died) leaves its delivery claimed until the lease
 runs out; then it is attempted again under the same webhook id.
 
