@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "Crosslead-Webhooks/1"
 #: Rounds of attempts per endpoint claimed beyond those in flight.
-AHEAD = 3
+AHEAD = 2
 
 
 async def wait_for_work(wakeup: asyncio.Event, due: datetime | None, poll: float) -> None:
@@ -120,13 +120,10 @@ class Dispatcher:
         self._per_endpoint_held = (1 + AHEAD) * self._per_endpoint
         self._most_held = (1 + 2 * AHEAD) * self._concurrency
         # Longer than a claim can wait here and its attempt take (AHEAD attempts ahead of it
-        # at its endpoint, a breaker's cooldown, its own attempt), so a claim never lapses
-        # while its delivery is queued or in flight.
-        self._lease = timedelta(
-            seconds=(1 + AHEAD) * settings.webhook_timeout_seconds
-            + settings.webhook_breaker_cooldown_seconds
-            + 30
-        )
+        # at its endpoint, its own attempt), so a claim never lapses while its delivery is
+        # queued or in flight. (Those queued for an endpoint whose breaker opens are let go:
+        # they are attempted again once their lease runs out.)
+        self._lease = timedelta(seconds=(1 + AHEAD) * settings.webhook_timeout_seconds + 30)
         self._rng = rng or random.Random()
         self._wakeup = db.wakeup(DELIVERIES_WAKEUP)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -229,6 +226,16 @@ class Dispatcher:
             if not started:
                 return
 
+    def _let_go(self, slot: str) -> None:
+        """Forget the deliveries queued for ``slot`` (its breaker is open): their leases run
+        out, and they are claimed again after that."""
+        queued = self._queued.pop(slot, None) or deque()
+        for _ in queued:
+            self._held[slot] -= 1
+            self._holding -= 1
+        if self._held[slot] <= 0:
+            self._held.pop(slot, None)
+
     def _probe_time(self) -> datetime | None:
         reopens = self._breakers.next_change(time.monotonic())
         return None if reopens is None else utcnow() + timedelta(seconds=reopens)
@@ -264,6 +271,8 @@ class Dispatcher:
             webhook_attempt(outcome.url, outcome.status_code, outcome.duration_ms / 1000)
             if job.url is not None:  # no endpoint is not the endpoint's fault
                 self._breakers.record(slot, outcome.ok, time.monotonic())
+                if not outcome.ok and slot in self._breakers.tripped():
+                    self._let_go(slot)
             await self._recorder.record(job, outcome)
         finally:
             self._holding -= 1
