@@ -32,6 +32,8 @@ BODY = '{"type":"lead.offered","data":{"lead_id":"lead_1"}}'
 class Hooks:
     url: str
     seen: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
+    #: The client port of each request: one per connection.
+    ports: list[int] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ async def hooks() -> AsyncIterator[Hooks]:
     @app.post("/{path:path}")
     async def hook(path: str, request: Request) -> Response:
         found.seen.append((path, dict(request.headers), await request.body()))
+        found.ports.append(request.client.port if request.client else 0)
         if path == "slow":
             await asyncio.sleep(3)
         if path == "moved":
@@ -113,6 +116,29 @@ async def test_connects_to_the_checked_address_with_the_urls_own_host(
     assert outcome.status_code == 204
     [(_, headers, _)] = hooks.seen
     assert headers["host"] == f"crm.example.com:{port}"
+
+
+async def test_a_connection_is_reused_for_its_own_host_only(
+    dispatcher: Dispatcher, hooks: Hooks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts that both resolved to the same address (the receiver's): each gets its own
+    connection, and the second request to one host reuses that host's."""
+    port = httpx.URL(hooks.url).port
+    assert port is not None
+
+    async def resolved(url: str, *, allow_private: bool) -> PinnedTarget:
+        return pin(httpx.URL(url), ipaddress.ip_address("127.0.0.1"))
+
+    monkeypatch.setattr(dispatcher_module, "check_url", resolved)
+    async with dispatcher.new_client() as http:
+        for host in ("crm.example.com", "shop.example.com", "crm.example.com"):
+            outcome = await dispatcher.send(http, job(f"http://{host}:{port}/hooks"))
+            assert outcome.status_code == 204
+    hosts = [headers["host"] for _, headers, _ in hooks.seen]
+    assert hosts == [f"{h}.example.com:{port}" for h in ("crm", "shop", "crm")]
+    crm, shop, crm_again = hooks.ports
+    assert crm_again == crm
+    assert shop != crm
 
 
 async def test_a_non_2xx_answer_is_a_failed_attempt(dispatcher: Dispatcher, hooks: Hooks) -> None:

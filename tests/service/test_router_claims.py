@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crosslead_common.db import Database, utcnow
-from crosslead_router import delivery, routing, service
+from crosslead_router import delivery, endpoints, routing, service
 from crosslead_router.delivery import Outcome
 from crosslead_router.retries import RetryPolicy
 from tests.support.router import VAULT, agreement, lead, partner
@@ -80,3 +80,38 @@ async def test_a_failed_attempt_releases_the_lease_for_its_retry(db: Database) -
         )
     again = [j for j in retried if j.delivery_id == job.delivery_id]
     assert [(j.webhook_id, j.body, j.attempt) for j in again] == [(job.webhook_id, job.body, 2)]
+
+
+async def test_the_limit_is_per_endpoint_and_each_endpoint_gets_its_turn(db: Database) -> None:
+    """A partner with two endpoints: each has its own limit, and the one with the older
+    backlog does not crowd the other out of a claim (one from each in turn)."""
+    async with db.transaction() as session:
+        busy = await endpoints.create(session, "multi", "https://busy.example.com/hooks", None)
+        quiet = await endpoints.create(session, "multi", "https://quiet.example.com/hooks", None)
+    for endpoint_id, count in ((busy.id, 6), (quiet.id, 3)):
+        async with db.transaction() as session:
+            for _ in range(count):
+                await endpoints.send_test(session, None, endpoint_id)
+
+    # 6 places, one to each in turn: the fitter's offers (the oldest), the busy endpoint's,
+    # the quiet one's; oldest first would have given the quiet endpoint none.
+    async with db.transaction() as session:
+        jobs = await delivery.claim_due(
+            session, now=utcnow(), limit=6, lease=LEASE, per_endpoint=10, taken={}, vault=VAULT
+        )
+    assert sorted(str(j.endpoint_id) for j in jobs if j.partner_id == "multi") == sorted(
+        [busy.id, busy.id, quiet.id, quiet.id]
+    )
+
+    # Both now have claims in flight: the busy one is at its limit, the quiet one has room.
+    async with db.transaction() as session:
+        more = await delivery.claim_due(
+            session,
+            now=utcnow(),
+            limit=10,
+            lease=LEASE,
+            per_endpoint=2,
+            taken={busy.id: 2, quiet.id: 1},
+            vault=VAULT,
+        )
+    assert [j.endpoint_id for j in more if j.partner_id == "multi"] == [quiet.id]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +21,9 @@ from crosslead_common.customers import CustomerVault, Undecryptable
 from crosslead_common.db import utcnow
 from crosslead_common.events import LeadDelivered, LeadDeliveryFailed, WebhookEndpointDisabled
 from crosslead_router import notices, repository
-from crosslead_router.models import Delivery, DeliveryAttempt, RoutedLead, WebhookEndpoint, outbox
+from crosslead_router.models import Delivery, RoutedLead, WebhookEndpoint, outbox
 from crosslead_router.offers import WEBHOOK_TYPES, webhook_type_of
+from crosslead_router.repository import DeliveryGroup
 from crosslead_router.retries import RetryPolicy
 from crosslead_router.webhooks import LeadDeliveredData
 
@@ -33,6 +34,7 @@ __all__ = [
     "next_attempt_time",
     "record_outcome",
     "record_outcomes",
+    "slot_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,17 @@ class Job:
     secrets: tuple[str, ...] = ()
     endpoint_id: str | None = None
     traceparent: str | None = None
+
+    @property
+    def slot(self) -> str:
+        """What its in-flight limit and circuit breaker are counted by: its endpoint."""
+        return slot_of(self.partner_id, self.endpoint_id)
+
+
+def slot_of(partner_id: str, endpoint_id: str | None) -> str:
+    """The limits' key of an attempt at ``endpoint_id`` (one without an endpoint fails at
+    once, without a request: those are counted by partner)."""
+    return endpoint_id or f"partner:{partner_id}"
 
 
 @dataclass(frozen=True)
@@ -77,30 +90,57 @@ async def claim_due(
     now: datetime,
     limit: int,
     lease: timedelta,
-    per_partner: int = 1_000_000,
-    busy: Mapping[str, int] | None = None,
+    per_endpoint: int = 1_000_000,
+    taken: Mapping[str, int] | None = None,
     blocked: Collection[str] = (),
     vault: CustomerVault,
 ) -> list[Job]:
-    """Take up to ``limit`` due deliveries, shared fairly among partners (see
-    :func:`repository.lock_due_deliveries` for ``per_partner``, ``busy`` and ``blocked``).
-    Each one's next attempt time is pushed ``lease`` ahead, so no other dispatcher takes it
-    while this attempt is in flight, and a dispatcher that dies mid-attempt only delays it by
-    the lease. A body's sealed customer is opened with ``vault`` now, or left out once the
-    customer is erased."""
-    jobs = []
-    endpoints: dict[str, Sequence[WebhookEndpoint]] = {}
-    rows = await repository.lock_due_deliveries(
-        session, now, limit, per_partner=per_partner, busy=busy, blocked=blocked
-    )
+    """Take up to ``limit`` due deliveries, shared round-robin among the endpoints they go
+    to, never more than ``per_endpoint`` for one endpoint counting the ``taken`` ones it
+    already has (by :attr:`Job.slot`); ``blocked`` endpoints get none. Each one's next attempt
+    time is pushed ``lease`` ahead, so no other dispatcher takes it while its attempt is in
+    flight, and a dispatcher that dies mid-attempt only delays it by the lease. Five
+    statements however many are claimed (and one for the data keys of sealed customers, which
+    are opened with ``vault`` now, or left out once the customer is erased)."""
+    groups = await repository.due_groups(session, now)
+    endpoints = await repository.endpoints_of(session, {group[0] for group, _ in groups})
+    counts = dict(taken or {})
+    where: dict[DeliveryGroup, WebhookEndpoint | None] = {}
+    left: list[tuple[DeliveryGroup, str, int]] = []
+    for group, due in groups:
+        partner_id, kind, endpoint_id = group
+        endpoint = where[group] = _endpoint_for(kind, endpoint_id, endpoints[partner_id])
+        slot = slot_of(partner_id, endpoint.id if endpoint else None)
+        if slot not in blocked:
+            left.append((group, slot, due))
+    # One from each group in turn (the group with the oldest first), within each endpoint's
+    # limit, until the claim is full or no group can give more.
+    wanted: Counter[DeliveryGroup] = Counter()
+    claimed = 0
+    while claimed < limit and left:
+        still = []
+        for group, slot, due in left:
+            if claimed == limit:
+                break
+            if counts.get(slot, 0) >= per_endpoint:
+                continue
+            counts[slot] = counts.get(slot, 0) + 1
+            wanted[group] += 1
+            claimed += 1
+            if due > 1:
+                still.append((group, slot, due - 1))
+        left = still
+    chosen = await repository.oldest_due(session, now, wanted)
+    rows = await repository.lock_due(session, chosen, now)
     sealed = {row.lead_id for row in rows if row.lead_id is not None and _SEALED in row.body}
     data_keys = await repository.data_keys(session, sealed)
+    jobs, leased = [], {}
     for row in rows:
-        row.next_attempt_at = now + lease
-        if row.partner_id not in endpoints:
-            endpoints[row.partner_id] = await repository.active_endpoints(session, row.partner_id)
-        endpoint = _endpoint_for(row, endpoints[row.partner_id])
-        row.endpoint_id = endpoint.id if endpoint else row.endpoint_id
+        group = (row.partner_id, row.kind, row.endpoint_id)
+        if group not in where:  # another replica sent it elsewhere since: not this time
+            continue
+        endpoint = where[group]
+        leased[row.id] = endpoint.id if endpoint else None
         jobs.append(
             Job(
                 delivery_id=row.id,
@@ -115,6 +155,7 @@ async def claim_due(
                 traceparent=row.traceparent,
             )
         )
+    await repository.lease(session, leased, now + lease)
     return jobs
 
 
@@ -137,14 +178,16 @@ def _rendered(row: Delivery, vault: CustomerVault, data_keys: Mapping[str, str |
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def _endpoint_for(row: Delivery, endpoints: Sequence[WebhookEndpoint]) -> WebhookEndpoint | None:
+def _endpoint_for(
+    kind: str, endpoint_id: str | None, endpoints: Sequence[WebhookEndpoint]
+) -> WebhookEndpoint | None:
     """A test event goes to the endpoint it was made for (even a disabled one); anything else
     to the partner's newest enabled endpoint that receives its type."""
-    if row.kind == "test":
-        return next((e for e in endpoints if e.id == row.endpoint_id), None)
-    kind = webhook_type_of(row.kind)
+    if kind == "test":
+        return next((e for e in endpoints if e.id == endpoint_id), None)
+    webhook_type = webhook_type_of(kind)
     for endpoint in endpoints:
-        if endpoint.status == "enabled" and kind in (endpoint.event_types or WEBHOOK_TYPES):
+        if endpoint.status == "enabled" and webhook_type in (endpoint.event_types or WEBHOOK_TYPES):
             return endpoint
     return None
 
@@ -154,6 +197,23 @@ def _secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
     if endpoint.previous_secret and until is not None and until > now:
         return (endpoint.secret, endpoint.previous_secret)
     return (endpoint.secret,)
+
+
+@dataclass
+class _State:
+    """A delivery as its attempts leave it (written back in one statement for all)."""
+
+    id: str
+    lead_id: str | None
+    partner_id: str
+    kind: str
+    webhook_id: str
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
 
 
 async def record_outcome(
@@ -180,28 +240,32 @@ async def record_outcomes(
     """Log each attempt; then its delivery is done (LeadDelivered), rescheduled, or given up
     (LeadDeliveryFailed). A delivery called off while the attempt was in flight stays so.
     An endpoint whose attempts have all failed for ``disable_after`` is disabled. The rows of
-    all attempts are read (and locked: leads, then deliveries, then endpoints) at once."""
+    all attempts are read (and locked: leads, then deliveries, then endpoints) at once, and
+    the attempts and deliveries written in one statement each."""
     lead_ids = sorted({job.lead_id for job, _ in done if job.lead_id is not None})
     leads = await repository.routed_leads(session, lead_ids, for_update=True)
-    rows = await repository.deliveries_by_id(
-        session, sorted(job.delivery_id for job, _ in done), for_update=True
-    )
-    recorded = []
+    states = {
+        row.id: _State(*row)
+        for row in await repository.delivery_states(
+            session, sorted({job.delivery_id for job, _ in done})
+        )
+    }
+    recorded, attempts = [], []
     for job, outcome in done:
         lead = leads.get(job.lead_id) if job.lead_id is not None else None
-        row = rows.get(job.delivery_id)
+        row = states.get(job.delivery_id)
         if row is None or (job.lead_id is not None and lead is None):
             continue
         recorded.append((job, outcome))
-        session.add(
-            DeliveryAttempt(
-                delivery_id=row.id,
-                at=outcome.at,
-                url=outcome.url,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                duration_ms=outcome.duration_ms,
-            )
+        attempts.append(
+            {
+                "delivery_id": row.id,
+                "at": outcome.at,
+                "url": outcome.url,
+                "status_code": outcome.status_code,
+                "error": outcome.error,
+                "duration_ms": outcome.duration_ms,
+            }
         )
         row.attempt_count += 1
         if row.status != "pending":
@@ -211,6 +275,24 @@ async def record_outcomes(
         else:
             delay = policy.delay_after(row.attempt_count, rng)
             await _failed(session, row, outcome.describe(), delay)
+    await repository.add_attempts(session, attempts)
+    touched = {job.delivery_id for job, _ in recorded}
+    await repository.save_delivery_states(
+        session,
+        [
+            {
+                "id": row.id,
+                "status": row.status,
+                "attempt_count": row.attempt_count,
+                "next_attempt_at": row.next_attempt_at,
+                "last_error": row.last_error,
+                "delivered_at": row.delivered_at,
+                "failed_at": row.failed_at,
+            }
+            for row in states.values()
+            if row.id in touched
+        ],
+    )
     await _endpoints_health(session, recorded, disable_after)
 
 
@@ -250,7 +332,7 @@ async def _endpoints_health(
 
 
 async def _delivered(
-    session: AsyncSession, lead: RoutedLead | None, row: Delivery, sent_at: datetime
+    session: AsyncSession, lead: RoutedLead | None, row: _State, sent_at: datetime
 ) -> None:
     row.status, row.delivered_at, row.next_attempt_at = "delivered", utcnow(), None
     row.last_error = None
@@ -273,7 +355,7 @@ async def _delivered(
     await notices.notify(session, lead.source_partner_id, news, lead_id=lead.lead_id)
 
 
-async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float | None) -> None:
+async def _failed(session: AsyncSession, row: _State, error: str, delay: float | None) -> None:
     """Try again after ``delay`` seconds, or give up when there is none."""
     row.last_error = error[:1000]
     if delay is not None:
@@ -294,9 +376,7 @@ async def _failed(session: AsyncSession, row: Delivery, error: str, delay: float
     )
 
 
-async def next_attempt_time(
-    session: AsyncSession, excluding: Collection[str] = ()
-) -> datetime | None:
-    """When the earliest pending delivery to a partner not in ``excluding`` is due (None if
-    there is none)."""
-    return await repository.next_attempt_time(session, excluding)
+async def next_attempt_time(session: AsyncSession, after: datetime) -> datetime | None:
+    """When the earliest pending delivery due later than ``after`` is due (None if there is
+    none): what was due by then, the last claim looked at."""
+    return await repository.next_attempt_time(session, after)

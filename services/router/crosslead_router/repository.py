@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, case, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.events import Availability
@@ -468,54 +481,125 @@ async def endpoint_failed(
 # --- deliveries -------------------------------------------------------------------------------
 
 
-async def lock_due_deliveries(
-    session: AsyncSession,
-    now: datetime,
-    limit: int,
-    *,
-    per_partner: int,
-    busy: Mapping[str, int] | None = None,
-    blocked: Collection[str] = (),
-) -> Sequence[Delivery]:
-    """Up to ``limit`` due deliveries, locked, taken round-robin across partners: each
-    partner's oldest first, then each one's second, ... and never more than ``per_partner``
-    for one partner counting its ``busy`` attempts already in flight; ``blocked`` partners
-    get none. So a partner with a backlog cannot take the capacity others need."""
-    busy = busy or {}
-    due = and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-    if blocked:
-        due = and_(due, Delivery.partner_id.not_in(blocked))
-    rank = (
-        func.row_number()
-        .over(partition_by=Delivery.partner_id, order_by=(Delivery.next_attempt_at, Delivery.id))
-        .label("rank")
+#: Deliveries of one partner, kind and endpoint (the one a test event is for, or the last one
+#: sent to) go to one endpoint: ``(partner_id, kind, endpoint_id)``.
+DeliveryGroup = tuple[str, str, str | None]
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+
+
+async def due_groups(session: AsyncSession, now: datetime) -> list[tuple[DeliveryGroup, int]]:
+    """Each group with due deliveries and how many it has, the group with the oldest
+    first."""
+    oldest = func.min(Delivery.next_attempt_at)
+    rows = await session.execute(
+        select(Delivery.partner_id, Delivery.kind, Delivery.endpoint_id, func.count())
+        .where(_due(now))
+        .group_by(Delivery.partner_id, Delivery.kind, Delivery.endpoint_id)
+        .order_by(oldest, Delivery.partner_id, Delivery.kind, Delivery.endpoint_id)
     )
-    ranked = select(Delivery.id, Delivery.partner_id, rank).where(due).subquery()
-    candidates = await session.execute(
-        select(ranked.c.id, ranked.c.partner_id)
-        .where(ranked.c.rank <= per_partner)
-        .order_by(ranked.c.rank, ranked.c.id)
-        .limit(limit + sum(busy.values()))
-    )
-    taken: dict[str, int] = dict(busy)
-    chosen: list[str] = []
-    for delivery_id, partner_id in candidates:
-        if len(chosen) < limit and taken.get(partner_id, 0) < per_partner:
-            taken[partner_id] = taken.get(partner_id, 0) + 1
-            chosen.append(delivery_id)
-    if not chosen:
-        return []
-    # SKIP LOCKED: replicas claiming at the same time take different rows instead of queueing
-    # behind each other (SQLite ignores it: it has a single writer anyway). The row is checked
-    # again under the lock: another replica may have just claimed it.
-    return (
-        await session.scalars(
-            select(Delivery)
-            .where(Delivery.id.in_(chosen), due)
-            .order_by(Delivery.next_attempt_at, Delivery.id)
-            .with_for_update(skip_locked=True)
+    return [((row[0], row[1], row[2]), row[3]) for row in rows]
+
+
+async def oldest_due(
+    session: AsyncSession, now: datetime, wanted: Mapping[DeliveryGroup, int]
+) -> list[str]:
+    """The ids of the ``wanted[group]`` oldest due deliveries of each group, in one
+    statement."""
+    parts = []
+    for (partner_id, kind, endpoint_id), count in wanted.items():
+        same_endpoint = (
+            Delivery.endpoint_id.is_(None)
+            if endpoint_id is None
+            else Delivery.endpoint_id == endpoint_id
         )
-    ).all()
+        oldest = (
+            select(Delivery.id)
+            .where(_due(now), Delivery.partner_id == partner_id, Delivery.kind == kind)
+            .where(same_endpoint)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(count)
+            .subquery()
+        )
+        parts.append(select(oldest.c.id))
+    if not parts:
+        return []
+    return list(await session.scalars(union_all(*parts)))
+
+
+async def endpoints_of(
+    session: AsyncSession, partner_ids: Collection[str]
+) -> dict[str, list[WebhookEndpoint]]:
+    """The endpoints of each of ``partner_ids`` that are not deleted, newest first."""
+    found: dict[str, list[WebhookEndpoint]] = {partner_id: [] for partner_id in partner_ids}
+    if partner_ids:
+        rows = await session.scalars(
+            select(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.partner_id.in_(sorted(partner_ids)),
+                WebhookEndpoint.deleted_at.is_(None),
+            )
+            .order_by(WebhookEndpoint.created_at.desc(), WebhookEndpoint.id.desc())
+        )
+        for endpoint in rows:
+            found[endpoint.partner_id].append(endpoint)
+    return found
+
+
+DUE_COLUMNS = (
+    Delivery.id,
+    Delivery.lead_id,
+    Delivery.partner_id,
+    Delivery.kind,
+    Delivery.endpoint_id,
+    Delivery.webhook_id,
+    Delivery.body,
+    Delivery.attempt_count,
+    Delivery.traceparent,
+)
+
+
+async def lock_due(
+    session: AsyncSession, delivery_ids: Collection[str], now: datetime
+) -> Sequence[Any]:
+    """The rows (:data:`DUE_COLUMNS`) of those of ``delivery_ids`` that are still due, locked.
+    SKIP LOCKED: replicas claiming at the same time take different rows instead of queueing
+    behind each other (SQLite ignores it: it has a single writer anyway). The rows are checked
+    again under the lock: another replica may have just claimed them."""
+    if not delivery_ids:
+        return []
+    result = await session.execute(
+        select(*DUE_COLUMNS)
+        .where(Delivery.id.in_(sorted(delivery_ids)), _due(now))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .with_for_update(skip_locked=True)
+    )
+    return result.all()
+
+
+async def lease(
+    session: AsyncSession, endpoints: Mapping[str, str | None], until: datetime
+) -> None:
+    """Push the next attempt of the deliveries to ``until``, and note the endpoint each one
+    goes to now (``endpoints[delivery_id]``; None: none, it keeps the one it had), in one
+    statement."""
+    if not endpoints:
+        return
+    table = cast(Table, Delivery.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            next_attempt_at=bindparam("b_until", type_=table.c.next_attempt_at.type),
+            endpoint_id=func.coalesce(bindparam("b_endpoint_id"), table.c.endpoint_id),
+        ),
+        [
+            {"b_id": delivery_id, "b_until": until, "b_endpoint_id": endpoint_id}
+            for delivery_id, endpoint_id in endpoints.items()
+        ],
+    )
 
 
 async def routed_leads(
@@ -529,15 +613,60 @@ async def routed_leads(
     return {row.lead_id: row for row in await session.scalars(query)}
 
 
-async def deliveries_by_id(
-    session: AsyncSession, delivery_ids: Sequence[str], *, for_update: bool = False
-) -> dict[str, Delivery]:
+STATE_COLUMNS = (
+    Delivery.id,
+    Delivery.lead_id,
+    Delivery.partner_id,
+    Delivery.kind,
+    Delivery.webhook_id,
+    Delivery.status,
+    Delivery.attempt_count,
+    Delivery.next_attempt_at,
+    Delivery.last_error,
+    Delivery.delivered_at,
+    Delivery.failed_at,
+)
+
+
+async def delivery_states(session: AsyncSession, delivery_ids: Sequence[str]) -> Sequence[Any]:
+    """The rows (:data:`STATE_COLUMNS`) of ``delivery_ids``, locked, in id order."""
     if not delivery_ids:
-        return {}
-    query = select(Delivery).where(Delivery.id.in_(delivery_ids)).order_by(Delivery.id)
-    if for_update:
-        query = query.with_for_update()
-    return {row.id: row for row in await session.scalars(query)}
+        return []
+    result = await session.execute(
+        select(*STATE_COLUMNS)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+        .with_for_update()
+    )
+    return result.all()
+
+
+async def add_attempts(session: AsyncSession, attempts: Sequence[Mapping[str, Any]]) -> None:
+    """Log attempts (``delivery_id, at, url, status_code, error, duration_ms`` each) in one
+    statement."""
+    if attempts:
+        await session.execute(insert(cast(Table, DeliveryAttempt.__table__)), list(attempts))
+
+
+async def save_delivery_states(session: AsyncSession, states: Sequence[Mapping[str, Any]]) -> None:
+    """Write what attempts made of deliveries (``id`` and the new ``status, attempt_count,
+    next_attempt_at, last_error, delivered_at, failed_at`` each) in one statement."""
+    if not states:
+        return
+    table = cast(Table, Delivery.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            attempt_count=bindparam("b_attempt_count"),
+            next_attempt_at=bindparam("b_next_attempt_at"),
+            last_error=bindparam("b_last_error"),
+            delivered_at=bindparam("b_delivered_at"),
+            failed_at=bindparam("b_failed_at"),
+        ),
+        [{f"b_{name}": value for name, value in state.items()} for state in states],
+    )
 
 
 async def delivery(
@@ -549,14 +678,13 @@ async def delivery(
     return await session.scalar(query)
 
 
-async def next_attempt_time(
-    session: AsyncSession, excluding: Collection[str] = ()
-) -> datetime | None:
-    """When the earliest pending delivery to a partner not in ``excluding`` is due."""
-    query = select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
-    if excluding:
-        query = query.where(Delivery.partner_id.not_in(excluding))
-    return await session.scalar(query)
+async def next_attempt_time(session: AsyncSession, after: datetime) -> datetime | None:
+    """When the earliest pending delivery due later than ``after`` is due."""
+    return await session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == "pending", Delivery.next_attempt_at > after
+        )
+    )
 
 
 async def cancel_pending_offers(session: AsyncSession, lead_id: str) -> None:

@@ -36,8 +36,8 @@ class RouterSettings(CustomerDataSettings):
     webhook_backoff_jitter: float = Field(0.2, ge=0, lt=1)
     #: Webhook requests in flight at once, per router process.
     webhook_concurrency: int = Field(16, ge=1)
-    #: Webhook requests in flight at once to one partner's endpoint, per router process: a
-    #: hanging endpoint holds no more than this of the shared capacity.
+    #: Webhook requests in flight at once to one endpoint, per router process: a hanging
+    #: endpoint holds no more than this of the shared capacity.
     webhook_concurrency_per_endpoint: int = Field(4, ge=1)
     #: Failed attempts in a row after which an endpoint's circuit breaker opens.
     webhook_breaker_failures: int = Field(5, ge=1)
