@@ -10,21 +10,27 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import iter_route_contexts
+from pydantic import TypeAdapter
 
 from crosslead_common.api.deps import AdminOnly, Caller, PartnerId
 from crosslead_common.api.problems import PROBLEM_JSON, PROBLEM_TYPE_BASE, PROBLEM_TYPES
 from crosslead_common.runtime import Runtime, create_service_app
+from crosslead_intake import consumers, lifecycle
 from crosslead_intake.app import create_app as intake_app
+from crosslead_intake.conversions import policy
 from crosslead_intake.models import outbox, processed_events
 from crosslead_intake.partners.queries import partner_id_by_key_hash
 from crosslead_intake.settings import IntakeSettings
 from crosslead_payouts.app import create_app as payouts_app
 from crosslead_payouts.settings import PayoutsSettings
+from crosslead_router.api.schemas import ExclusionCode
 from crosslead_router.app import create_app as router_app
+from crosslead_router.matching import CHECKS
 from crosslead_router.settings import RouterSettings
 from tests.support import ADMIN_TOKEN
 
@@ -89,14 +95,17 @@ AUTHENTICATED = {"401", "422", "429", "503"}
 
 
 @cache
-def documents() -> dict[str, dict[str, Any]]:
+def apps() -> dict[str, FastAPI]:
     return {
-        "intake": intake_app(IntakeSettings(admin_token=ADMIN_TOKEN, database_url=URL)).openapi(),
-        "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=URL)).openapi(),
-        "payouts": payouts_app(
-            PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=URL)
-        ).openapi(),
+        "intake": intake_app(IntakeSettings(admin_token=ADMIN_TOKEN, database_url=URL)),
+        "router": router_app(RouterSettings(admin_token=ADMIN_TOKEN, database_url=URL)),
+        "payouts": payouts_app(PayoutsSettings(admin_token=ADMIN_TOKEN, database_url=URL)),
     }
+
+
+@cache
+def documents() -> dict[str, dict[str, Any]]:
+    return {name: app.openapi() for name, app in apps().items()}
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -292,3 +301,74 @@ def test_a_new_route_gets_the_contract_from_the_kit() -> None:
     scrap = found[("delete", "/v1/gadgets/{gadget_id}")]
     assert set(scrap["responses"]) == {"200", "401", "403", "404", "422", "429", "503"}
     assert found[("get", "/healthz")]["operationId"] == "gadgets_healthz"
+
+
+def _schema(document: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema itself: a ``$ref`` resolved, an optional one (``anyOf`` with null) too."""
+    refs = [s for s in ref_or_schema.get("anyOf", ()) if "$ref" in s]
+    if len(refs) == 1:
+        return _schema(document, refs[0])
+    ref = ref_or_schema.get("$ref")
+    if ref is None:
+        return ref_or_schema
+    found: dict[str, Any] = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return found
+
+
+def _enum(document: dict[str, Any], schema: str, field: str) -> set[str]:
+    """The values the ``field`` of ``schema`` may take, as the document states them."""
+    prop = document["components"]["schemas"][schema]["properties"][field]
+    prop = _schema(document, prop.get("items", prop))
+    return set(prop["enum"])
+
+
+def test_statuses_timeline_types_exclusions_and_states_are_enums() -> None:
+    intake, router = documents()["intake"], documents()["router"]
+    assert _enum(intake, "LeadOut", "status") == set(get_args(lifecycle.LeadStatus))
+    assert "converted" in _enum(intake, "LeadSubmitted", "status")
+    assert _enum(intake, "TimelineEntryOut", "type") == set(get_args(lifecycle.TimelineType))
+    assert _enum(router, "ExcludedOut", "reason") == set(get_args(ExclusionCode))
+    assert _enum(router, "DeliveryOut", "status") == {"pending", "delivered", "failed", "cancelled"}
+    assert _enum(router, "EndpointOut", "status") == {"enabled", "disabled"}
+    assert _enum(router, "DecisionOut", "outcome") == {"routed", "waiting", "unroutable"}
+
+
+def test_the_enums_hold_every_value_the_services_produce() -> None:
+    """A status, timeline type or exclusion code outside the enum would fail the response."""
+    moving = set(lifecycle._TRANSITIONS) - {"delivery_failed"}
+    statuses = set(get_args(lifecycle.LeadStatus))
+    assert moving | {"received", "duplicate"} == statuses
+    assert {lifecycle.next_status(s, f) for s in statuses for f in lifecycle._TRANSITIONS} <= (
+        statuses
+    )
+    refunds = set(get_args(policy.RefundFact))
+    recorded = set(consumers._FACTS.values()) | set(lifecycle._TRANSITIONS) | statuses | refunds
+    assert recorded == set(get_args(lifecycle.TimelineType))
+    assert {check.code for check in CHECKS} == set(get_args(ExclusionCode))
+
+
+#: Bodies whose example cannot stay valid: ``since`` must lie within the last 14 days.
+_TIME_BOUND_EXAMPLES = {"recover_deliveries"}
+
+
+@pytest.mark.parametrize("service", sorted(CONTRACT))
+def test_every_request_body_has_an_example_the_operation_accepts(service: str) -> None:
+    document = documents()[service]
+    bodies = 0
+    for route in iter_route_contexts(apps()[service].routes):
+        body_field = getattr(route, "body_field", None)
+        if body_field is None or not route.include_in_schema:
+            continue
+        bodies += 1
+        (method,) = route.methods or {"?"}
+        operation = operations(document)[(method.lower(), str(route.path_format))]
+        content = operation["requestBody"]["content"]["application/json"]
+        schema = _schema(document, content["schema"])
+        examples = content.get("examples") or schema.get("examples")
+        assert examples, f"{route.name} has no request body example"
+        if route.name in _TIME_BOUND_EXAMPLES:
+            continue
+        adapter: TypeAdapter[Any] = TypeAdapter(body_field.field_info.annotation)
+        for example in examples:
+            adapter.validate_python(example)
+    assert bodies >= 1

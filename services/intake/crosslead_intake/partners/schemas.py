@@ -10,6 +10,7 @@ import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -87,11 +88,35 @@ class PartnerSettings(RequestBody):
 
 
 class PartnerIn(PartnerSettings):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sunny Roofs GmbH",
+                    "offers": ["solar"],
+                    "regions": ["Berlin", "Brandenburg"],
+                    "capacity_per_day": 20,
+                    "capacity_per_hour": 5,
+                    "availability": {
+                        "timezone": "Europe/Berlin",
+                        "weekdays": [1, 2, 3, 4, 5],
+                        "start": "08:00",
+                        "end": "18:00",
+                    },
+                    "country": "DE",
+                }
+            ]
+        }
+    )
     name: Name
 
 
 class PartnerPatch(RequestBody):
     """Any of the routing settings; ``null`` clears an optional one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"capacity_per_day": 40, "paused": False}]}
+    )
 
     offers: Offers | None = None
     regions: Regions | None = None

@@ -10,7 +10,7 @@ from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_common.domain import NotFound
 from crosslead_router import routing
-from crosslead_router.api.schemas import DecisionList, DecisionOut
+from crosslead_router.api.schemas import DecisionList, DecisionOut, ExcludedOut
 
 router = APIRouter(prefix="/v1/routing/decisions", tags=["routing"])
 
@@ -38,7 +38,7 @@ async def list_routing_decisions(
                 outcome=row.outcome,
                 chosen_partner_id=decision.chosen_partner_id,
                 candidates=list(decision.candidates),
-                excluded=list(decision.excluded),
+                excluded=[ExcludedOut(**e.model_dump()) for e in decision.excluded],
             )
             for row, decision in found
         ],
