@@ -6,12 +6,13 @@ without saying so:
 - The bearer security scheme comes with the auth dependency (:data:`BEARER`): an operation
   that authenticates shows it, a public one (``/healthz``) does not.
 - Every error response refers to one ``Problem`` component (``application/problem+json``).
-- The error statuses an operation can answer follow from what it is: an authenticated
-  operation can answer 401, 422 (bad input, also a NUL character in the path), 429 (rate
-  limits) and 503 (from the gateway, while the service is down); a dependency marked with
-  :func:`answers` adds its own (``PartnerId`` and ``AdminOnly``: 403); a path parameter adds
-  404, a method with a body 413. What only the use case knows (a 409) a route declares with
-  :func:`raises`.
+- The error statuses an operation can answer follow from what it is: every operation can
+  answer 422 (bad input, also a NUL character in the path or query, refused before any
+  route) and 429 (the rate limits are in front of every route), and 503 when the gateway
+  routes it (while the service cannot be reached); an authenticated one 401; a dependency
+  marked with :func:`answers` adds its own (``PartnerId`` and ``AdminOnly``: 403); a path
+  parameter adds 404, a method with a body 413. What only the use case knows (a 409) a
+  route declares with :func:`raises`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from crosslead_common.domain import (
     NotFound,
     Unauthorized,
 )
+from crosslead_common.openapi_merge import GATEWAY_LOCAL
 
 __all__ = ["BEARER", "answers", "complete_document", "operation_id", "raises"]
 
@@ -76,8 +78,8 @@ _STATUS_OF: dict[type[DomainError], int] = {
 }
 _MARK = "__crosslead_answers__"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-#: Every authenticated operation can answer these.
-_AUTHENTICATED = frozenset({401, 422, 429, 503})
+#: Every operation can answer these (the middleware of every service).
+_EVERY = frozenset({422, 429})
 
 
 def operation_id(route: APIRoute) -> str:
@@ -119,13 +121,20 @@ def error_statuses(route: APIRoute | RouteContext) -> set[int]:
     for call in _calls(route.dependant):
         found |= getattr(call, _MARK, frozenset())
     found |= {int(s) for s in route.responses if str(s).isdigit() and int(s) >= 400}
-    if found & {401}:
-        found |= _AUTHENTICATED
-        if route.dependant.path_params:
-            found.add(404)
-        if (route.methods or set()) & _BODY_METHODS:
-            found.add(413)
+    found |= _EVERY
+    path = str(route.path_format)
+    if path.startswith("/v1/") or path in GATEWAY_LOCAL:
+        found.add(503)
+    if route.dependant.path_params:
+        found.add(404)
+    if (route.methods or set()) & _BODY_METHODS:
+        found.add(413)
     return found
+
+
+def _own_body(response: dict[str, Any]) -> bool:
+    """Whether a route declared a body of its own for an error status (``/readyz``)."""
+    return bool(response.get("content") or response.get("model"))
 
 
 def _problem_response(status: int, description: str) -> dict[str, Any]:
@@ -169,11 +178,11 @@ def complete_document(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             operation = paths[route.path_format][method.lower()]
             responses = operation["responses"]
             for status in [s for s in responses if int(s) >= 400]:
-                if not declared.get(int(status), {}).get("content"):
+                if not _own_body(declared.get(int(status), {})):
                     del responses[status]  # FastAPI's own 422 schema, or one redone below
             for status in sorted(statuses):
                 own = declared.get(status, {})
-                if own.get("content"):
+                if _own_body(own):
                     continue  # a route's own error body (``/readyz``)
                 description = own.get("description") or DESCRIPTIONS[status]
                 responses[str(status)] = _problem_response(status, description)
