@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, get_args
 
+import httpx
+import jsonschema
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import iter_route_contexts
@@ -377,3 +379,29 @@ def test_every_request_body_has_an_example_the_operation_accepts(service: str) -
         for example in examples:
             adapter.validate_python(example)
     assert bodies >= 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status", "slug"),
+    [
+        ("get", "/v1/leads/lead_1", {}, 401, "unauthorized"),
+        ("post", "/v1/leads", {"Authorization": f"Bearer {ADMIN_TOKEN}"}, 403, "forbidden"),
+        ("get", "/v1/leads/lead_1?x=%00", {}, 422, "validation"),
+        ("get", "/healthz?x=%00", {}, 422, "validation"),
+    ],
+)
+async def test_the_errors_a_client_gets_are_the_documented_problem(
+    method: str, path: str, headers: dict[str, str], status: int, slug: str
+) -> None:
+    document = documents()["intake"]
+    transport = httpx.ASGITransport(app=apps()["intake"])
+    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
+        response = await http.request(method, path, headers=headers, json={})
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["type"] == PROBLEM_TYPE_BASE + slug
+    schema = {**document["components"]["schemas"]["Problem"], "components": document["components"]}
+    jsonschema.validate(body, schema)
+    route = path.split("?", maxsplit=1)[0].replace("lead_1", "{lead_id}")
+    assert str(status) in operations(document)[(method, route)]["responses"]
