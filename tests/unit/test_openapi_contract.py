@@ -188,8 +188,10 @@ def test_each_operation_declares_the_bearer_scheme_a_summary_and_problem_errors(
             assert list(response["content"]) == [PROBLEM_JSON], (status, response)
             body = response["content"][PROBLEM_JSON]
             assert body["schema"] == {"$ref": "#/components/schemas/Problem"}
-            assert body["example"]["type"].startswith(PROBLEM_TYPE_BASE)
-            assert body["example"]["status"] == int(status)
+            for example in body["examples"].values():
+                assert example["value"]["type"].startswith(PROBLEM_TYPE_BASE)
+                assert example["value"]["status"] == int(status)
+            assert "x-problem-types" not in response
     scheme = document["components"]["securitySchemes"]["bearer"]
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
 
@@ -224,6 +226,15 @@ def test_operations_declare_what_their_access_rules_and_use_cases_answer(
     service: str, method: str, path: str, statuses: set[str]
 ) -> None:
     assert statuses <= operations(documents()[service])[(method, path)]["responses"].keys()
+
+
+def test_a_conflict_names_its_precise_kinds() -> None:
+    accept = operations(documents()["intake"])[("post", "/v1/leads/{lead_id}/accept")]
+    examples = accept["responses"]["409"]["content"][PROBLEM_JSON]["examples"]
+    assert {e["value"]["type"] for e in examples.values()} == {
+        PROBLEM_TYPE_BASE + "conflict",
+        PROBLEM_TYPE_BASE + "lead-being-routed",
+    }
 
 
 def test_a_read_anyone_may_make_declares_no_403() -> None:

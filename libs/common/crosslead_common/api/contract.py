@@ -18,7 +18,7 @@ without saying so:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from fastapi import FastAPI
@@ -77,6 +77,7 @@ _STATUS_OF: dict[type[DomainError], int] = {
     Unauthorized: 401,
 }
 _MARK = "__crosslead_answers__"
+_KINDS = "x-problem-types"  # in a route's ``responses``, never in the document
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 #: Every operation can answer these (the middleware of every service).
 _EVERY = frozenset({422, 429})
@@ -97,14 +98,17 @@ def answers(*statuses: int) -> Callable[[F], F]:
     return mark
 
 
-def raises(*errors: type[DomainError], **descriptions: str) -> dict[int | str, dict[str, Any]]:
+def raises(
+    *errors: type[DomainError], kinds: Sequence[str] = (), **descriptions: str
+) -> dict[int | str, dict[str, Any]]:
     """``responses=`` of a route whose use case raises ``errors`` beyond what its
-    dependencies imply; ``conflict="…"`` (etc.: the error's name in lower case) says when."""
+    dependencies imply; ``conflict="…"`` (etc.: the error's name in lower case) says when,
+    ``kinds`` names the more precise ``type`` slugs it may carry (``lead-being-routed``)."""
     found: dict[int | str, dict[str, Any]] = {}
     for error in errors:
         status = next(s for kind, s in _STATUS_OF.items() if issubclass(error, kind))
         description = descriptions.get(error.__name__.lower(), DESCRIPTIONS[status])
-        found[status] = {"description": description}
+        found[status] = {"description": description, _KINDS: list(kinds)}
     return found
 
 
@@ -137,20 +141,24 @@ def _own_body(response: dict[str, Any]) -> bool:
     return bool(response.get("content") or response.get("model"))
 
 
-def _problem_response(status: int, description: str) -> dict[str, Any]:
-    slug = slug_of(status)
+def _problem_response(status: int, description: str, kinds: Sequence[str]) -> dict[str, Any]:
+    """A response of the ``Problem`` schema, with an example of each ``type`` it may carry."""
+    examples = {
+        slug: {
+            "summary": PROBLEM_TYPES[slug],
+            "value": {
+                "type": PROBLEM_TYPE_BASE + slug,
+                "title": title_of(status),
+                "status": status,
+                "detail": PROBLEM_TYPES[slug],
+            },
+        }
+        for slug in [slug_of(status), *kinds]
+    }
     return {
         "description": description,
         "content": {
-            PROBLEM_JSON: {
-                "schema": {"$ref": "#/components/schemas/Problem"},
-                "example": {
-                    "type": PROBLEM_TYPE_BASE + slug,
-                    "title": title_of(status),
-                    "status": status,
-                    "detail": PROBLEM_TYPES[slug],
-                },
-            }
+            PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}, "examples": examples}
         },
     }
 
@@ -185,7 +193,8 @@ def complete_document(document: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 if _own_body(own):
                     continue  # a route's own error body (``/readyz``)
                 description = own.get("description") or DESCRIPTIONS[status]
-                responses[str(status)] = _problem_response(status, description)
+                kinds = own.get(_KINDS, ())
+                responses[str(status)] = _problem_response(status, description, kinds)
             operation["responses"] = dict(sorted(responses.items()))
     for item in document.get("webhooks", {}).values():
         for operation in item.values():

@@ -94,6 +94,7 @@ async def get_lead(lead_id: str, principal: Caller, session: ReadSession) -> Lea
 
 ANSWER_CONFLICTS = raises(
     Conflict,
+    kinds=["lead-being-routed"],
     conflict="The lead is not (or no longer) offered to the caller, or its offer closed; "
     "`lead-being-routed`: it may be offered to the caller in a moment, retry",
 )
