@@ -9,7 +9,7 @@ SYNCED := .venv/.synced
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run demo test test-fast test-unit lint format bench clean
+.PHONY: setup run demo test test-fast test-unit openapi lint format bench clean
 
 setup: $(SYNCED)
 
@@ -42,6 +42,9 @@ test-fast: setup ## Unit and service tiers: no broker, no service processes (the
 
 test-unit: setup
 	$(PY) -m pytest tests/unit
+
+openapi: setup ## Regenerate docs/openapi.json, the gateway's merged OpenAPI document
+	$(PY) -m crosslead_common.openapi_merge
 
 lint: setup
 	.venv/bin/ruff check .

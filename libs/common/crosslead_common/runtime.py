@@ -12,20 +12,18 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from aiokafka import AIOKafkaProducer
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Security
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from crosslead_common.api.problems import (
-    PROBLEM_RESPONSES,
-    BodySizeLimit,
-    RejectNul,
-    install_problem_handlers,
-)
+from crosslead_common.api.contract import BEARER, answers, complete_document, operation_id
+from crosslead_common.api.problems import BodySizeLimit, RejectNul, install_problem_handlers
 from crosslead_common.api.ratelimit import Limits, RateLimit
 from crosslead_common.asyncapi import asyncapi_document
 from crosslead_common.auth import KeyCheck, PartnerLookup, Principal, authenticate
@@ -247,13 +245,24 @@ class Runtime:
                 await asyncio.sleep(1)
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    #: ``database`` and ``broker``: ``ok``, or ``unreachable: <error>``.
+    checks: dict[str, str]
+
+
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the authenticated caller (401 otherwise)."""
+@answers(401)
+async def current_principal(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None,
+) -> Principal:
+    """FastAPI dependency: the authenticated caller (401 otherwise). It declares the bearer
+    security scheme, so every operation that authenticates shows it in OpenAPI."""
     runtime = get_runtime(request)
     async with runtime.db.sessionmaker() as session:
         return await authenticate(
@@ -293,9 +302,16 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=lifespan,
-        responses=PROBLEM_RESPONSES,
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = complete_document(FastAPI.openapi(app), app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     install_problem_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(RejectNul)
@@ -306,22 +322,40 @@ def create_service_app(
     app.add_middleware(RateLimit, limits=limits)
     app.add_middleware(Observe, service=runtime.name, telemetry=runtime.settings.telemetry)
 
-    @app.get("/healthz", tags=["health"])
+    service = runtime.name
+
+    @app.get("/healthz", tags=["health"], name=f"{service}_healthz", summary="Liveness")
     async def healthz() -> dict[str, str]:
+        """Answers 200 while the process is up."""
         return {"status": "ok"}
 
-    @app.get("/metrics", tags=["health"], response_class=Response)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        name=f"{service}_metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+    )
     async def metrics() -> Response:
         """Prometheus metrics of this process (names and labels are listed in the README)."""
         return Response(exposition(), media_type=METRICS_CONTENT_TYPE)
 
-    @app.get("/asyncapi.json", tags=["events"])
+    @app.get("/asyncapi.json", tags=["events"], name=f"{service}_asyncapi", summary="Events")
     async def asyncapi() -> dict[str, Any]:
         """The events this service publishes and consumes (AsyncAPI 3.0)."""
         return asyncapi_document(runtime.name, runtime.consumed_event_types(), version=version)
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        name=f"{service}_readyz",
+        summary="Readiness",
+        response_model=Readiness,
+        responses={503: {"description": "Not ready", "model": Readiness}},
+    )
     async def readyz() -> JSONResponse:
+        """200 when the database and the broker answer, 503 (naming which does not) otherwise;
+        the `x-crosslead-service` header names the service."""
         checks = await runtime.check_ready()
         ok = all(v == "ok" for v in checks.values())
         body: dict[str, Any] = {"status": "ok" if ok else "unavailable", "checks": checks}

@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
-__all__ = ["ACCEPTABLE", "CONVERTIBLE", "REROUTABLE", "WON", "next_status", "takes_routing"]
+__all__ = [
+    "ACCEPTABLE",
+    "CONVERTIBLE",
+    "REROUTABLE",
+    "WON",
+    "LeadStatus",
+    "TimelineType",
+    "next_status",
+    "takes_routing",
+]
+
+#: Every status a lead can have: ``received`` or ``duplicate`` when submitted, then a fact
+#: that moves it (``_TRANSITIONS``; a unit test checks the two agree).
+LeadStatus = Literal[
+    "received",
+    "duplicate",
+    "routed",
+    "delivered",
+    "accepted",
+    "rejected",
+    "expired",
+    "waiting",
+    "unroutable",
+    "converted",
+    "refunded",
+    "paid",
+]
+#: Every type of timeline entry: the facts recorded about a lead (also those that move no
+#: status: ``delivery_failed``, ``partially_refunded``, the commissions).
+TimelineType = Literal[
+    "received",
+    "duplicate",
+    "routed",
+    "waiting",
+    "unroutable",
+    "delivered",
+    "delivery_failed",
+    "expired",
+    "accepted",
+    "rejected",
+    "converted",
+    "refunded",
+    "partially_refunded",
+    "commission_accrued",
+    "commission_reversed",
+    "paid",
+]
 
 #: Statuses in which the target partner may still accept or reject the offer.
 ACCEPTABLE: Final = frozenset({"routed", "delivered"})

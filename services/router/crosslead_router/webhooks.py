@@ -203,6 +203,7 @@ def document(app: FastAPI) -> None:
             kind,
             _receiver(Webhook[model]),  # type: ignore[valid-type]
             methods=["POST"],
+            operation_id="on_" + kind.replace(".", "_"),
             summary=kind,
             description=inspect.getdoc(model) or kind,
             status_code=204,

@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.api.contract import answers
 from crosslead_common.auth import Principal, require_admin
 from crosslead_common.domain import Forbidden
 from crosslead_common.runtime import Runtime, current_principal, db_session, get_runtime
@@ -21,12 +22,14 @@ SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
+@answers(403)
 async def _partner_id(principal: Caller) -> str:
     if principal.partner_id is None:
         raise Forbidden("this endpoint is for a partner's API key")
     return principal.partner_id
 
 
+@answers(403)
 async def _admin(principal: Caller) -> Principal:
     require_admin(principal)
     return principal

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,14 +31,17 @@ from crosslead_common.domain import (
 
 __all__ = [
     "PROBLEM_JSON",
-    "PROBLEM_RESPONSES",
+    "PROBLEM_TYPES",
     "PROBLEM_TYPE_BASE",
     "BodySizeLimit",
+    "FieldError",
     "Problem",
     "ProblemDetails",
     "RejectNul",
     "install_problem_handlers",
     "problem_for",
+    "slug_of",
+    "title_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,33 +81,52 @@ _TITLES = {
 }
 
 
+#: Every ``type`` slug (after ``PROBLEM_TYPE_BASE``) and what it means; docs/API.md lists them.
+PROBLEM_TYPES = {
+    "validation": "invalid input (422); `errors` names each field at fault",
+    "unauthorized": "missing or wrong bearer token (401)",
+    "forbidden": "the token may not do this (403)",
+    "not-found": "unknown, or another partner's, object (404)",
+    "conflict": "the object is not in a state that allows this (409)",
+    "lead-being-routed": "the lead may be offered to the caller in a moment; retry (409)",
+    "payload-too-large": "request body over 64 KiB (413)",
+    "method-not-allowed": "the path does not take this method (405)",
+    "unsupported-media-type": "the body is not of a type the operation takes (415)",
+    "bad-request": "a request that cannot be read (400)",
+    "rate-limited": "over a rate limit; `Retry-After` says when to retry (429)",
+    "unavailable": "the service cannot be reached right now; retry later (503)",
+    "internal": "an unexpected failure, without internals (500)",
+}
+
+
+def slug_of(status: int) -> str:
+    """The ``type`` slug of an error with ``status`` (a 409 may name a more precise one)."""
+    return _SLUGS.get(status, "error")
+
+
+def title_of(status: int) -> str:
+    return _TITLES.get(status, "Error")
+
+
+class FieldError(BaseModel):
+    """One field at fault and what is wrong with it."""
+
+    field: str = Field(description="Dotted path of the field: `customer.phone`, `body.0`")
+    message: str
+
+
 class ProblemDetails(BaseModel):
-    """The body of every error response (RFC 9457)."""
+    """The body of every error response (RFC 9457, `application/problem+json`)."""
+
+    model_config = ConfigDict(title="Problem")
 
     type: str = Field(description="`https://crosslead.dev/problems/<kind>`, stable per kind")
-    title: str
-    status: int
-    detail: str | None = None
-    errors: list[dict[str, str]] | None = Field(
-        None, description='Each field at fault: `{"field": "customer.name", "message": …}`'
+    title: str = Field(description="The status's name (`Not Found`)")
+    status: int = Field(description="The HTTP status code")
+    detail: str | None = Field(None, description="What went wrong, for a person")
+    errors: list[FieldError] | None = Field(
+        None, description="Only for `validation`: each field at fault"
     )
-
-
-#: The error responses every route may give, for the OpenAPI document.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {
-        "description": description,
-        "content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
-    }
-    for status, description in {
-        401: "Missing or wrong bearer token",
-        403: "The token may not call this endpoint",
-        404: "Unknown, or another partner's, object",
-        413: "Request body over 64 KiB",
-        422: "Invalid input; `errors` names each field at fault",
-        429: "Over a rate limit; `Retry-After` says in how many seconds to retry",
-    }.items()
-}
 
 
 class Problem(Exception):
@@ -115,8 +137,8 @@ class Problem(Exception):
     ) -> None:
         super().__init__(detail)
         self.status = status
-        self.title = _TITLES.get(status, "Error")
-        self.slug = slug or _SLUGS.get(status, "error")
+        self.title = title_of(status)
+        self.slug = slug or slug_of(status)
         self.detail = detail
         self.extra = extra
 

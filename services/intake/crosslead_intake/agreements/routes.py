@@ -14,6 +14,9 @@ router = APIRouter(prefix="/v1/agreements", tags=["agreements"])
 
 @router.post("", status_code=201, response_model=AgreementOut)
 async def create_agreement(body: AgreementIn, _: AdminOnly, runtime: RuntimeDep) -> AgreementOut:
+    """Let the source's leads of `categories` go to the target (operator only); the target
+    pays the source `commission` on each won deal, of which the source's referring manager
+    earns `manager_share`."""
     async with runtime.db.transaction() as session:
         agreement = await service.create_agreement(session, body)
     return _out(agreement)

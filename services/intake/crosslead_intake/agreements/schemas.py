@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from crosslead_common.events import ShareContact
 from crosslead_common.schemas import RequestBody
@@ -16,6 +16,23 @@ from crosslead_intake.fields import Category, Share
 
 
 class AgreementIn(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "source_partner_id": "p_0f8e1c",
+                    "target_partner_id": "p_7a21d4",
+                    "categories": ["solar"],
+                    "commission": {"type": "percent", "rate": "0.10"},
+                    "manager_share": "0.20",
+                    "accept_within_seconds": 86400,
+                    "priority": 0,
+                    "holding_days": 14,
+                }
+            ]
+        }
+    )
+
     source_partner_id: str = Field(min_length=1, max_length=64)
     target_partner_id: str = Field(min_length=1, max_length=64)
     categories: list[Category] = Field(min_length=1, max_length=50)

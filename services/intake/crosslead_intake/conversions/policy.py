@@ -4,12 +4,19 @@ currency the agreement's terms name, and refunds never above what was won."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from crosslead_common import terms
 from crosslead_common.domain import InvalidField
 from crosslead_common.money import CURRENCY_EXPONENTS, MoneyError, from_minor, to_minor
 
-__all__ = ["deal_minor_units", "refund_fact", "require_currency", "require_refundable"]
+__all__ = [
+    "RefundFact",
+    "deal_minor_units",
+    "refund_fact",
+    "require_currency",
+    "require_refundable",
+]
 
 
 def deal_minor_units(amount: Decimal, currency: str) -> int:
@@ -40,6 +47,9 @@ def require_refundable(won: int, refunded: int, refund: int, currency: str) -> N
         raise InvalidField("amount", f"refunds would exceed the won amount; at most {left}")
 
 
-def refund_fact(won: int, refunded: int, refund: int) -> str:
+RefundFact = Literal["refunded", "partially_refunded"]
+
+
+def refund_fact(won: int, refunded: int, refund: int) -> RefundFact:
     """The timeline fact of a refund: the deal stands while some of it is left."""
     return "partially_refunded" if refunded + refund < won else "refunded"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crosslead_common.schemas import RequestBody
 from crosslead_intake.fields import Email, Phone
@@ -15,6 +15,10 @@ __all__ = ["EraseIn", "Erased"]
 class EraseIn(RequestBody):
     """Whose contact to erase: every lead of a phone or e-mail (matched as duplicates are),
     or one lead. At least one field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"phone": "+49 30 5550100"}, {"lead_id": "lead_5f2c"}]}
+    )
 
     phone: Phone | None = None
     email: Email | None = None

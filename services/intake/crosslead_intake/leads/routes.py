@@ -8,9 +8,11 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
 from crosslead_common.api.idempotency import IdempotencyKey, run_once
 from crosslead_common.customers import CustomerVault
+from crosslead_common.domain import Conflict
 from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import (
@@ -46,6 +48,9 @@ async def submit_lead(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    """Submit a warmed-up lead (a partner's API key). It is stored before the 202; the router
+    then offers it to the partner that fits best, which learns it by a `lead.offered`
+    webhook. Follow it with `GET /v1/leads/{id}`."""
     matcher: CustomerMatcher = request.app.state.customer_matcher
     vault: CustomerVault = request.app.state.customer_vault
 
@@ -96,20 +101,36 @@ async def get_lead(
     )
 
 
-@router.post("/{lead_id}/accept", status_code=202, response_model=LeadAccepted)
+ANSWER_CONFLICTS = raises(
+    Conflict,
+    kinds=["lead-being-routed"],
+    conflict="The lead is not (or no longer) offered to the caller, or its offer closed; "
+    "`lead-being-routed`: it may be offered to the caller in a moment, retry",
+)
+
+
+@router.post(
+    "/{lead_id}/accept", status_code=202, response_model=LeadAccepted, responses=ANSWER_CONFLICTS
+)
 async def accept_lead(lead_id: str, partner_id: PartnerId, runtime: RuntimeDep) -> LeadAccepted:
+    """Accept the lead offered to the caller (before its `accept_by`); the source learns it
+    by a `lead.accepted` webhook, and the caller may then report deals on it."""
     async with runtime.db.transaction() as session:
         lead = await service.answer_offer(session, partner_id, lead_id, accept=True)
     return LeadAccepted(id=lead.id, status=lead.status)
 
 
-@router.post("/{lead_id}/reject", status_code=202, response_model=LeadAccepted)
+@router.post(
+    "/{lead_id}/reject", status_code=202, response_model=LeadAccepted, responses=ANSWER_CONFLICTS
+)
 async def reject_lead(
     lead_id: str,
     partner_id: PartnerId,
     runtime: RuntimeDep,
     body: Annotated[RejectIn | None, Body()] = None,
 ) -> LeadAccepted:
+    """Turn down the lead offered to the caller, with an optional `reason`; the router offers
+    it to the next partner that fits."""
     async with runtime.db.transaction() as session:
         lead = await service.answer_offer(
             session, partner_id, lead_id, accept=False, reason=body.reason if body else None

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from crosslead_common.schemas import RequestBody
 from crosslead_intake.fields import Category, Email, Name, Phone, Region, Text
+from crosslead_intake.lifecycle import LeadStatus, TimelineType
 
 
 class CustomerIn(RequestBody):
@@ -41,6 +42,30 @@ class ManagerIn(RequestBody):
 
 
 class LeadIn(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "need": "solar",
+                    "region": "Berlin",
+                    "customer": {
+                        "name": "Dana Weber",
+                        "phone": "+49 30 5550100",
+                        "email": "dana@example.com",
+                    },
+                    "consent": {
+                        "given_at": "2026-03-02T09:30:00Z",
+                        "text": "Happy to be contacted about solar panels by a partner.",
+                        "categories": ["solar", "insurance"],
+                    },
+                    "warmth": {"notes": "Owns the house; wants an offer in May.", "score": 4},
+                    "manager": {"id": "m-17", "name": "Kai Brandt"},
+                    "external_id": "crm-48213",
+                }
+            ]
+        }
+    )
+
     need: Category
     region: Region
     customer: CustomerIn
@@ -52,7 +77,7 @@ class LeadIn(RequestBody):
 
 class LeadAccepted(BaseModel):
     id: str
-    status: str
+    status: LeadStatus
 
 
 class LeadSubmitted(LeadAccepted):
@@ -66,7 +91,7 @@ class LeadSubmitted(LeadAccepted):
 class TimelineEntryOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    type: str
+    type: TimelineType
     at: datetime
 
 
@@ -78,7 +103,7 @@ class CustomerOut(BaseModel):
 
 class LeadOut(BaseModel):
     id: str
-    status: str
+    status: LeadStatus
     need: str
     region: str
     source_partner_id: str
@@ -101,4 +126,6 @@ class LeadOut(BaseModel):
 
 
 class RejectIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Outside our area"}]})
+
     reason: Annotated[str, StringConstraints(max_length=1000)] | None = None

@@ -25,6 +25,8 @@ router = APIRouter(prefix="/v1/partners", tags=["partners"])
 
 @router.post("", status_code=201, response_model=PartnerCreated)
 async def create_partner(body: PartnerIn, _: AdminOnly, runtime: RuntimeDep) -> PartnerCreated:
+    """Register a partner (operator only). The answer carries its API key, shown this once:
+    the partner authenticates with it as `Authorization: Bearer <api_key>`."""
     async with runtime.db.transaction() as session:
         partner, api_key = await service.register_partner(
             session, body, runtime.settings.api_key_signing_key()

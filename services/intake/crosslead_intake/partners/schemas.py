@@ -10,6 +10,7 @@ import phonenumbers
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
@@ -87,11 +88,35 @@ class PartnerSettings(RequestBody):
 
 
 class PartnerIn(PartnerSettings):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sunny Roofs GmbH",
+                    "offers": ["solar"],
+                    "regions": ["Berlin", "Brandenburg"],
+                    "capacity_per_day": 20,
+                    "capacity_per_hour": 5,
+                    "availability": {
+                        "timezone": "Europe/Berlin",
+                        "weekdays": [1, 2, 3, 4, 5],
+                        "start": "08:00",
+                        "end": "18:00",
+                    },
+                    "country": "DE",
+                }
+            ]
+        }
+    )
     name: Name
 
 
 class PartnerPatch(RequestBody):
     """Any of the routing settings; ``null`` clears an optional one."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"capacity_per_day": 40, "paused": False}]}
+    )
 
     offers: Offers | None = None
     regions: Regions | None = None
@@ -145,6 +170,10 @@ DEFAULT_OVERLAP_SECONDS = 24 * 3600
 class ApiKeyRotation(RequestBody):
     """A new API key; the partner's other keys keep working ``previous_valid_for_seconds``
     longer (0: they stop at once)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"previous_valid_for_seconds": 3600}]}
+    )
 
     previous_valid_for_seconds: int = Field(DEFAULT_OVERLAP_SECONDS, ge=0, le=MAX_OVERLAP_SECONDS)
 

@@ -19,7 +19,7 @@ WINDOWS = (30, 90)
 
 
 @router.get("/partners", response_model=PartnerReportOut)
-async def partner_report(
+async def get_partner_report(
     principal: Caller,
     session: ReadSession,
     window_days: Annotated[int | None, Query(description="30 or 90; both when absent")] = None,

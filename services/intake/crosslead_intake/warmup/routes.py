@@ -100,6 +100,8 @@ async def set_complements(
 async def get_complements(
     category: CategoryPath, _: Caller, session: ReadSession
 ) -> ComplementsOut:
+    """The categories that complement `category` (what a customer who bought it may need
+    next)."""
     return _complements(await service.visible_complements(session, category))
 
 

@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crosslead_common.schemas import RequestBody
 from crosslead_intake.fields import Category, Name
 
 
 class PitchCardIn(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "solar",
+                    "headline": "Panels that pay for themselves",
+                    "talking_points": ["Installed in two days", "20-year warranty"],
+                }
+            ]
+        }
+    )
+
     category: Category
     headline: Name
     talking_points: list[
@@ -31,7 +43,9 @@ class PitchCardOut(BaseModel):
 
 
 #: The body of ``PUT /v1/complements/{category}``: the needs to suggest beside it, in order.
-ComplementsIn = Annotated[list[Category], Field(max_length=50)]
+ComplementsIn = Annotated[
+    list[Category], Field(max_length=50, examples=[["insurance", "heat-pumps"]])
+]
 
 
 class ComplementsOut(BaseModel):

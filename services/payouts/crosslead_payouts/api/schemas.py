@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crosslead_common.money import MoneyError, exponent, from_minor
 from crosslead_common.schemas import RequestBody
@@ -151,6 +151,8 @@ class ManagerEarningsOut(BaseModel):
 
 
 class PayoutRunIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"currency": "EUR"}]})
+
     currency: str = Field(description="ISO 4217 code; a run settles one currency", examples=["EUR"])
 
     @field_validator("currency")

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, ReadSession
 from crosslead_common.db import utcnow
-from crosslead_common.domain import InvalidField
+from crosslead_common.domain import InvalidField, NotFound
 from crosslead_payouts import queries
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from crosslead_payouts.api.deps import own_partner_scope
@@ -17,7 +18,11 @@ from crosslead_payouts.api.schemas import StatementOut
 router = APIRouter(tags=["statements"])
 
 
-@router.get("/v1/statements", response_model=StatementOut, responses=CSV_RESPONSE)
+@router.get(
+    "/v1/statements",
+    response_model=StatementOut,
+    responses={**CSV_RESPONSE, **raises(NotFound, notfound="Unknown, or another, partner")},
+)
 async def get_statement(
     principal: Caller,
     session: ReadSession,

@@ -6,15 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, ReadSession
+from crosslead_common.domain import NotFound
 from crosslead_router import routing
-from crosslead_router.api.schemas import DecisionList, DecisionOut
+from crosslead_router.api.schemas import DecisionList, DecisionOut, ExcludedOut
 
 router = APIRouter(prefix="/v1/routing/decisions", tags=["routing"])
 
 
-@router.get("", response_model=DecisionList)
-async def list_decisions(
+@router.get(
+    "",
+    response_model=DecisionList,
+    responses=raises(NotFound, notfound="Unknown lead, or not the caller's"),
+)
+async def list_routing_decisions(
     principal: Caller,
     session: ReadSession,
     lead_id: Annotated[str, Query(min_length=1, max_length=64)],
@@ -32,7 +38,7 @@ async def list_decisions(
                 outcome=row.outcome,
                 chosen_partner_id=decision.chosen_partner_id,
                 candidates=list(decision.candidates),
-                excluded=list(decision.excluded),
+                excluded=[ExcludedOut(**e.model_dump()) for e in decision.excluded],
             )
             for row, decision in found
         ],

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, ReadSession, RuntimeDep
 from crosslead_common.domain import Conflict, InvalidField, NotFound
 from crosslead_router import service
@@ -83,8 +84,15 @@ async def list_deliveries(
     )
 
 
-@router.post("/{delivery_id}/retry", status_code=202, response_model=None)
-async def retry(delivery_id: str, principal: Caller, runtime: RuntimeDep) -> dict[str, str]:
+@router.post(
+    "/{delivery_id}/retry",
+    status_code=202,
+    response_model=None,
+    responses=raises(Conflict, conflict="The delivery is `delivered` or `cancelled`"),
+)
+async def retry_delivery(
+    delivery_id: str, principal: Caller, runtime: RuntimeDep
+) -> dict[str, str]:
     """Attempt a pending or failed delivery now, with the same body and webhook id (409 for
     one that is delivered or cancelled)."""
     try:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from crosslead_common.events import Exclusion, ScoredCandidate
+from crosslead_common.events import ScoredCandidate
 from crosslead_common.schemas import RequestBody
 from crosslead_router.models import WebhookEndpoint
 from crosslead_router.offers import WEBHOOK_TYPES
@@ -23,6 +23,8 @@ __all__ = [
     "EndpointList",
     "EndpointOut",
     "EndpointPatch",
+    "ExcludedOut",
+    "ExclusionCode",
     "RecoverIn",
     "Recovered",
     "RotateIn",
@@ -49,6 +51,18 @@ EventTypes = Annotated[
 
 
 class EndpointIn(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://crm.example.com/hooks/crosslead",
+                    "description": "CRM inbox",
+                    "event_types": ["lead.offered", "lead.withdrawn"],
+                }
+            ]
+        }
+    )
+
     url: str = Field(min_length=1, max_length=2000, examples=["https://crm.example.com/hooks"])
     description: str | None = Field(None, max_length=500)
     #: The webhook types it receives; left out: all of them.
@@ -57,6 +71,10 @@ class EndpointIn(RequestBody):
 
 class EndpointPatch(RequestBody):
     """Only the fields sent are changed; ``event_types: null`` subscribes to every type."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "disabled"}, {"event_types": None}]}
+    )
 
     url: str | None = Field(None, min_length=1, max_length=2000)
     description: str | None = Field(None, max_length=500)
@@ -105,11 +123,17 @@ class SecretOut(BaseModel):
 
 
 class RotateIn(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"previous_valid_for_seconds": 3600}]}
+    )
+
     #: How long webhooks are signed with the old secret too (at most 7 days; 0: not at all).
     previous_valid_for_seconds: int = Field(86400, ge=0, le=7 * 86400)
 
 
 class RecoverIn(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"since": "2026-03-01T00:00:00Z"}]})
+
     #: Deliveries that failed since then are attempted again (at most 14 days back).
     since: AwareDatetime
 
@@ -169,6 +193,30 @@ class DeliveryList(BaseModel):
     next_cursor: str | None
 
 
+#: The reason codes of the partners a routing decision left out, in the order the router
+#: checks them (``crosslead_router.matching.CHECKS``; a unit test checks they agree).
+ExclusionCode = Literal[
+    "disabled",
+    "source",
+    "need",
+    "consent",
+    "region",
+    "already_offered",
+    "no_endpoint",
+    "paused",
+    "schedule",
+    "capacity",
+]
+
+
+class ExcludedOut(BaseModel):
+    """A partner considered and left out, and why."""
+
+    partner_id: str
+    reason: ExclusionCode
+    detail: str = ""
+
+
 class DecisionOut(BaseModel):
     hop: int
     at: datetime
@@ -176,7 +224,7 @@ class DecisionOut(BaseModel):
     chosen_partner_id: str | None
     #: Best first; ``factors`` are each in [0, 1] and ``score`` is their weighted sum.
     candidates: list[ScoredCandidate]
-    excluded: list[Exclusion]
+    excluded: list[ExcludedOut]
 
 
 class DecisionList(BaseModel):

@@ -45,7 +45,7 @@ def _found(endpoint_id: str, endpoint: WebhookEndpoint | None) -> WebhookEndpoin
 
 
 @router.post("", status_code=201, response_model=EndpointCreated)
-async def create_endpoint(
+async def create_webhook_endpoint(
     body: EndpointIn, partner_id: PartnerId, runtime: RuntimeDep
 ) -> EndpointCreated:
     """Register a URL for the caller's webhooks (``event_types``, or all types). Each type goes
@@ -59,7 +59,7 @@ async def create_endpoint(
 
 
 @router.get("", response_model=EndpointList)
-async def list_endpoints(principal: Caller, runtime: RuntimeDep) -> EndpointList:
+async def list_webhook_endpoints(principal: Caller, runtime: RuntimeDep) -> EndpointList:
     """The caller's endpoints (the operator: everyone's), newest first, without secrets."""
     async with runtime.db.sessionmaker() as session:
         found = await endpoints.list_for(session, principal.partner_id)
@@ -67,7 +67,9 @@ async def list_endpoints(principal: Caller, runtime: RuntimeDep) -> EndpointList
 
 
 @router.get("/{endpoint_id}/secret", response_model=SecretOut)
-async def get_secret(endpoint_id: str, principal: Caller, runtime: RuntimeDep) -> SecretOut:
+async def get_webhook_endpoint_secret(
+    endpoint_id: str, principal: Caller, runtime: RuntimeDep
+) -> SecretOut:
     """The endpoint's current signing secret."""
     async with runtime.db.sessionmaker() as session:
         endpoint = await endpoints.find(session, principal.partner_id, endpoint_id)
@@ -75,7 +77,7 @@ async def get_secret(endpoint_id: str, principal: Caller, runtime: RuntimeDep) -
 
 
 @router.patch("/{endpoint_id}", response_model=EndpointOut)
-async def update_endpoint(
+async def update_webhook_endpoint(
     endpoint_id: str, body: EndpointPatch, principal: Caller, runtime: RuntimeDep
 ) -> EndpointOut:
     """Change the URL, description, event types or status (``enabled``/``disabled``)."""
@@ -91,7 +93,9 @@ async def update_endpoint(
 
 
 @router.delete("/{endpoint_id}", status_code=204, response_class=Response)
-async def delete_endpoint(endpoint_id: str, principal: Caller, runtime: RuntimeDep) -> Response:
+async def delete_webhook_endpoint(
+    endpoint_id: str, principal: Caller, runtime: RuntimeDep
+) -> Response:
     """Stop sending webhooks to this endpoint."""
     async with runtime.db.transaction() as session:
         deleted = await endpoints.delete(session, principal.partner_id, endpoint_id)
@@ -101,7 +105,7 @@ async def delete_endpoint(endpoint_id: str, principal: Caller, runtime: RuntimeD
 
 
 @router.post("/{endpoint_id}/rotate-secret", response_model=SecretOut)
-async def rotate_secret(
+async def rotate_webhook_endpoint_secret(
     endpoint_id: str, principal: Caller, runtime: RuntimeDep, body: RotateIn | None = None
 ) -> SecretOut:
     """A new signing secret. For ``previous_valid_for_seconds`` (default a day) webhooks carry
@@ -115,7 +119,9 @@ async def rotate_secret(
 
 
 @router.post("/{endpoint_id}/test", status_code=202, response_model=TestSent)
-async def send_test(endpoint_id: str, principal: Caller, runtime: RuntimeDep) -> TestSent:
+async def test_webhook_endpoint(
+    endpoint_id: str, principal: Caller, runtime: RuntimeDep
+) -> TestSent:
     """Send a signed ``webhook.test`` to the endpoint; follow it in ``/v1/deliveries``."""
     async with runtime.db.transaction() as session:
         delivery = await endpoints.send_test(session, principal.partner_id, endpoint_id)
@@ -125,7 +131,7 @@ async def send_test(endpoint_id: str, principal: Caller, runtime: RuntimeDep) ->
 
 
 @router.post("/{endpoint_id}/recover", status_code=202, response_model=Recovered)
-async def recover(
+async def recover_deliveries(
     endpoint_id: str, body: RecoverIn, principal: Caller, runtime: RuntimeDep
 ) -> Recovered:
     """Attempt again, under their original webhook ids, the deliveries to this endpoint that
