@@ -17,9 +17,13 @@ from tests.support import ADMIN_TOKEN
 CONTRACT = {
     "intake": {
         ("post", "/v1/partners"),
+        ("get", "/v1/partners"),
         ("get", "/v1/partners/{partner_id}"),
         ("post", "/v1/agreements"),
+        ("get", "/v1/agreements"),
         ("post", "/v1/leads"),
+        ("get", "/v1/leads"),
+        ("get", "/v1/leads/stats"),
         ("get", "/v1/leads/{lead_id}"),
         ("post", "/v1/leads/{lead_id}/accept"),
         ("post", "/v1/leads/{lead_id}/reject"),
@@ -46,7 +50,11 @@ CONTRACT = {
         ("get", "/v1/deliveries"),
         ("post", "/v1/deliveries/{delivery_id}/retry"),
     },
-    "payouts": {("get", "/v1/statements"), ("get", "/v1/managers/{manager_id}/earnings")},
+    "payouts": {
+        ("get", "/v1/statements"),
+        ("get", "/v1/managers/{manager_id}/earnings"),
+        ("post", "/v1/payout-runs"),
+    },
 }
 HEALTH = {("get", "/healthz"), ("get", "/readyz")}
 

@@ -4,8 +4,31 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACCEPTABLE", "CONVERTIBLE", "REROUTABLE", "WON", "next_status", "takes_routing"]
+__all__ = [
+    "ACCEPTABLE",
+    "CONVERTIBLE",
+    "REROUTABLE",
+    "STATUSES",
+    "WON",
+    "next_status",
+    "takes_routing",
+]
 
+#: Every status a lead can have, in the order of its life.
+STATUSES: Final = (
+    "received",
+    "duplicate",
+    "waiting",
+    "unroutable",
+    "routed",
+    "delivered",
+    "accepted",
+    "rejected",
+    "expired",
+    "converted",
+    "refunded",
+    "paid",
+)
 #: Statuses in which the target partner may still accept or reject the offer.
 ACCEPTABLE: Final = frozenset({"routed", "delivered"})
 #: Statuses in which the target partner may report deals on the lead.
