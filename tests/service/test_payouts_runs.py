@@ -259,7 +259,8 @@ async def test_a_preview_shows_the_run_to_come_and_books_nothing(
     first = await preview()
     assert first.status_code == 200, first.text
     planned = first.json()
-    assert "id" not in planned and planned["currency"] == "EUR"
+    assert "id" not in planned
+    assert planned["currency"] == "EUR"
     assert planned["transfers"] == [money("100.00", from_partner_id=B, to_partner_id=A)]
     assert planned["manager_payouts"] == [money("20.00", partner_id=A, manager_id="m-1")]
     # Nothing was booked: the balance is still available, and no payout event was written.
