@@ -13,6 +13,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from crosslead_common.events import Topic
+from crosslead_common.kafka import create_producer
 from crosslead_local.localstack import LocalStack
 from tests.e2e import test_console
 from tests.e2e.console_browser import DESKTOP, PHONE, screenshot, sign_in
@@ -56,6 +58,16 @@ async def _won_deal(stack: LocalStack, lead_id: str, fitter_key: str) -> None:
     }
     response = await _api(stack, "intake", "POST", "/v1/conversions", fitter_key, json=deal)
     assert response.status_code == 202, response.text
+
+
+async def _poison(stack: LocalStack) -> None:
+    """A message no consumer can read, on the leads topic: intake parks it as a dead letter."""
+    producer = create_producer(stack.broker.bootstrap_servers, client_id="test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(Topic.LEADS, b"not json", key=b"poison")
+    finally:
+        await producer.stop()
 
 
 async def _fits_a_phone(page: Page, url: str) -> None:
@@ -191,6 +203,22 @@ async def test_operator_pages_and_a_partners_sent_leads(
     assert refused is not None
     await expect(stranger.get_by_role("alert").first).to_be_visible()
     await expect(stranger.locator("main")).not_to_contain_text("dlq:")
+
+    # A message intake cannot read is listed, shown with its body, and redriven (it fails
+    # again, so it is parked again).
+    await _poison(stack)
+    await operator.goto(console + "/dead-letters")
+    intake_letters = operator.locator("section[aria-labelledby=dlq-intake]")
+    await until_shown(operator, "section[aria-labelledby=dlq-intake] tbody a")
+    await expect(intake_letters.get_by_role("row", name=re.compile("undecodable"))).to_contain_text(
+        "pending"
+    )
+    await intake_letters.locator("tbody a").first.click()
+    await expect(operator.locator("pre.body")).to_have_text("not json")
+    await operator.get_by_role("button", name="Redrive").click()
+    await expect(operator.get_by_role("status")).to_have_text(
+        "Redriven, but it failed again and was parked again."
+    )
 
     # The new pages fit a phone.
     for path in ("/pipeline", "/leads", "/partners", "/agreements", "/dead-letters"):

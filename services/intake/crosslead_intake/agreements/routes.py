@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from crosslead_common.api.deps import AdminOnly, Caller, ReadSession, RuntimeDep
 from crosslead_common.api.paging import Cursor, Limit, Page, decode_time_cursor, page_of
-from crosslead_intake.agreements import queries, service
+from crosslead_intake.agreements import service
 from crosslead_intake.agreements.schemas import AgreementIn, AgreementOut
 from crosslead_intake.models import Agreement
 
@@ -43,9 +43,8 @@ async def list_agreements(
 ) -> Page[AgreementOut]:
     """Agreements, ended ones included, oldest first: the operator's all of them, a partner's
     those it is party to; ``partner_id`` keeps those that partner is party to as well."""
-    parties = [p for p in (principal.partner_id, partner_id) if p is not None]
-    found = await queries.list_agreements(
-        session, parties=parties, after=decode_time_cursor(cursor), limit=limit + 1
+    found = await service.visible_agreements(
+        session, principal, partner_id, after=decode_time_cursor(cursor), limit=limit + 1
     )
     return page_of(found, limit, lambda a: (a.created_at.isoformat(), a.id), _out)
 
