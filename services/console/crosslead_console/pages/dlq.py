@@ -28,18 +28,24 @@ def _unknown(request: Request, who: Signed) -> Response:
 
 @router.get("/dead-letters")
 async def dead_letters(request: Request, who: Signed) -> Response:
-    """Every service's dead letters; a service that cannot answer says why."""
+    """Every service's dead letters; a service that cannot answer says why, and a caller that
+    no service lets read them sees the refusal."""
 
-    async def of(service: str) -> dict[str, Any]:
+    async def of(service: str) -> dict[str, Any] | ApiError:
         try:
             return {"items": (await who.api.dead_letters(service)).get("items", [])}
         except ApiError as exc:
-            return {"items": [], "error": exc.message}
+            return exc
 
     found = await asyncio.gather(*(of(service) for service in SERVICES))
-    return render(
-        request, "dead_letters.html", who, services=dict(zip(SERVICES, found, strict=True))
-    )
+    refusals = [f for f in found if isinstance(f, ApiError) and f.status in (401, 403)]
+    if len(refusals) == len(SERVICES):
+        return not_found(request, who, refusals[0])
+    shown = {
+        service: {"items": [], "error": f.message} if isinstance(f, ApiError) else f
+        for service, f in zip(SERVICES, found, strict=True)
+    }
+    return render(request, "dead_letters.html", who, services=shown)
 
 
 @router.get("/dead-letters/{service}/{letter_id}")

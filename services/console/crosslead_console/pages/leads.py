@@ -39,7 +39,10 @@ ROLES = {"sent": "Sent", "received": "Received"}
 
 @router.get("/pipeline")
 async def pipeline(request: Request, who: Signed, window: str = "24h") -> Response:
-    """Leads received in the window by their status now, as a chart and a table."""
+    """Leads received in the window by their status now, as a chart and a table (the
+    operator's; a partner's own leads are on its list of sent leads)."""
+    if not who.is_operator:
+        return redirect(request, "/leads")
     window = window if window in WINDOWS else "24h"
     try:
         stats = await who.api.lead_stats(window)
