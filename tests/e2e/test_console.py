@@ -220,6 +220,7 @@ async def test_operator_and_partners_walk_the_whole_exchange(
         await screenshot(operator, "operator-statement", tmp_path)
 
         await operator.goto(console + "/payout-runs")
+        await operator.get_by_role("button", name="Preview payout").click()
         await operator.get_by_role("button", name="Run payout").click()
         await expect(
             operator.get_by_role("heading", name=re.compile("^Payout run"))

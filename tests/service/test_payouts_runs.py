@@ -231,16 +231,60 @@ async def test_runs_are_idempotent_by_key_and_only_the_operator_starts_them(
     assert unknown_currency.status_code == 422
     # A field the run does not know is refused, not ignored: nothing is settled by mistake.
     typo = await payouts.post(
-        "/v1/payout-runs", json={"currency": "EUR", "dry_run": True}, headers=ADMIN
+        "/v1/payout-runs", json={"currency": "EUR", "dryrun": True}, headers=ADMIN
     )
     assert typo.status_code == 422
-    assert typo.json()["errors"][0]["field"] == "dry_run"
+    assert typo.json()["errors"][0]["field"] == "dryrun"
 
     outsider = await payouts.get(f"/v1/payout-runs/{first['id']}", headers=bearer(KEYS[C]))
     assert outsider.status_code == 404
     assert (await payouts.get("/v1/payout-runs/run_nope", headers=ADMIN)).status_code == 404
     foreign = await payouts.get("/v1/statements", headers=bearer(KEYS[C]), params={"partner_id": A})
     assert foreign.status_code == 404
+
+
+async def test_a_preview_shows_the_run_to_come_and_books_nothing(
+    service: Service, payouts: httpx.AsyncClient
+) -> None:
+    await service.deliver(conversion("lead_1", "won", "1000.00", source=A, target=B))
+    before = await totals_when(payouts, A, lambda t: t["available"] == "80.00")
+
+    async def preview(**headers: str) -> httpx.Response:
+        return await payouts.post(
+            "/v1/payout-runs",
+            json={"currency": "EUR", "dry_run": True},
+            headers={**ADMIN, **headers},
+        )
+
+    first = await preview()
+    assert first.status_code == 200, first.text
+    planned = first.json()
+    assert "id" not in planned
+    assert planned["currency"] == "EUR"
+    assert planned["transfers"] == [money("100.00", from_partner_id=B, to_partner_id=A)]
+    assert planned["manager_payouts"] == [money("20.00", partner_id=A, manager_id="m-1")]
+    # Nothing was booked: the balance is still available, and no payout event was written.
+    again = await preview(**{"Idempotency-Key": "preview-1"})
+    assert again.json()["transfers"] == planned["transfers"]
+    assert await totals_when(payouts, A, lambda t: t["available"] == "80.00") == before
+    assert [e for e in await service.outbox(Topic.COMMISSIONS) if "payout" in e.type] == []
+
+    # The run that follows makes exactly the previewed transfers; a key used by a preview is
+    # still free for a run.
+    made = await run(payouts, **{"Idempotency-Key": "preview-1"})
+    assert (made["transfers"], made["manager_payouts"]) == (
+        planned["transfers"],
+        planned["manager_payouts"],
+    )
+    assert (await preview()).json()["transfers"] == []
+    as_partner = await payouts.post(
+        "/v1/payout-runs", json={"currency": "EUR", "dry_run": True}, headers=bearer(KEYS[A])
+    )
+    assert as_partner.status_code == 403
+    bad = await payouts.post(
+        "/v1/payout-runs", json={"currency": "XYZ", "dry_run": True}, headers=ADMIN
+    )
+    assert (bad.status_code, bad.json()["errors"][0]["field"]) == (422, "currency")
 
 
 async def test_concurrent_runs_never_settle_the_same_balance_twice(

@@ -49,11 +49,15 @@ INTAKE_SETTINGS = IntakeSettings(
 CONTRACT = {
     "intake": {
         ("post", "/v1/partners"),
+        ("get", "/v1/partners"),
         ("get", "/v1/partners/{partner_id}"),
         ("post", "/v1/agreements"),
         ("get", "/v1/agreements/{agreement_id}"),
         ("post", "/v1/agreements/{agreement_id}/end"),
+        ("get", "/v1/agreements"),
         ("post", "/v1/leads"),
+        ("get", "/v1/leads"),
+        ("get", "/v1/leads/stats"),
         ("get", "/v1/leads/{lead_id}"),
         ("post", "/v1/leads/{lead_id}/accept"),
         ("post", "/v1/leads/{lead_id}/reject"),

@@ -32,6 +32,10 @@ class Crosslead:
     async def create_partner(self, body: Json) -> Json:
         return await self._call("intake", "POST", "/v1/partners", json=body)
 
+    async def partners(self, cursor: str | None = None, limit: int = 50) -> Json:
+        params = {"cursor": cursor, "limit": limit}
+        return await self._call("intake", "GET", "/v1/partners", params=params)
+
     async def partner(self, partner_id: str) -> Json:
         return await self._call("intake", "GET", f"/v1/partners/{_seg(partner_id)}")
 
@@ -41,11 +45,30 @@ class Crosslead:
     async def create_agreement(self, body: Json) -> Json:
         return await self._call("intake", "POST", "/v1/agreements", json=body)
 
+    async def agreements(
+        self, partner_id: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Json:
+        params = {"partner_id": partner_id, "cursor": cursor, "limit": limit}
+        return await self._call("intake", "GET", "/v1/agreements", params=params)
+
     async def agreement(self, agreement_id: str) -> Json:
         return await self._call("intake", "GET", f"/v1/agreements/{_seg(agreement_id)}")
 
     async def end_agreement(self, agreement_id: str) -> Json:
         return await self._call("intake", "POST", f"/v1/agreements/{_seg(agreement_id)}/end")
+
+    async def leads(
+        self,
+        role: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Json:
+        params = {"role": role, "status": status, "cursor": cursor, "limit": limit}
+        return await self._call("intake", "GET", "/v1/leads", params=params)
+
+    async def lead_stats(self, window: str) -> Json:
+        return await self._call("intake", "GET", "/v1/leads/stats", params={"window": window})
 
     async def lead(self, lead_id: str) -> Json:
         return await self._call("intake", "GET", f"/v1/leads/{_seg(lead_id)}")
@@ -120,6 +143,10 @@ class Crosslead:
             idempotency_key=idempotency_key,
         )
 
+    async def preview_payout_run(self, currency: str) -> Json:
+        body = {"currency": currency, "dry_run": True}
+        return await self._call("payouts", "POST", "/v1/payout-runs", json=body)
+
     async def payout_run(self, run_id: str) -> Json:
         return await self._call("payouts", "GET", f"/v1/payout-runs/{_seg(run_id)}")
 
@@ -128,3 +155,15 @@ class Crosslead:
             "payouts", "GET", f"/v1/payout-runs/{_seg(run_id)}", self._token, accept="text/csv"
         )
         return response.content
+
+    # dead letters (the operator's), of one service
+    async def dead_letters(self, service: str) -> Json:
+        return await self._call(service, "GET", f"/v1/{_seg(service)}/dead-letters")
+
+    async def dead_letter(self, service: str, letter_id: str) -> Json:
+        path = f"/v1/{_seg(service)}/dead-letters/{_seg(letter_id)}"
+        return await self._call(service, "GET", path)
+
+    async def redrive_dead_letter(self, service: str, letter_id: str) -> Json:
+        path = f"/v1/{_seg(service)}/dead-letters/{_seg(letter_id)}/redrive"
+        return await self._call(service, "POST", path)

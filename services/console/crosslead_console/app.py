@@ -13,7 +13,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from crosslead_console.client import ApiClient
-from crosslead_console.pages import agreements, auth, leads, money, partners, warmup, webhooks
+from crosslead_console.pages import (
+    agreements,
+    auth,
+    dlq,
+    leads,
+    money,
+    partners,
+    warmup,
+    webhooks,
+)
 from crosslead_console.sessions import SessionStore
 from crosslead_console.settings import ConsoleSettings
 from crosslead_console.web import Console, FormError, SignInRequired, redirect, render
@@ -52,7 +61,7 @@ def create_app(settings: ConsoleSettings | None = None) -> FastAPI:
         client=ApiClient(settings),
     )
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, leads, partners, agreements, money, webhooks, warmup):
+    for module in (auth, leads, partners, agreements, money, webhooks, warmup, dlq):
         app.include_router(module.router)
 
     @app.get("/healthz", include_in_schema=False)

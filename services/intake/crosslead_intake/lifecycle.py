@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "ACCEPTABLE",
     "CONVERTIBLE",
     "REROUTABLE",
+    "STATUSES",
     "WON",
     "LeadStatus",
     "TimelineType",
@@ -20,13 +21,13 @@ __all__ = [
 LeadStatus = Literal[
     "received",
     "duplicate",
+    "waiting",
+    "unroutable",
     "routed",
     "delivered",
     "accepted",
     "rejected",
     "expired",
-    "waiting",
-    "unroutable",
     "converted",
     "refunded",
     "paid",
@@ -52,6 +53,8 @@ TimelineType = Literal[
     "paid",
 ]
 
+#: Every status a lead can have, in the order of its life.
+STATUSES: Final = get_args(LeadStatus)
 #: Statuses in which the target partner may still accept or reject the offer.
 ACCEPTABLE: Final = frozenset({"routed", "delivered"})
 #: Statuses in which the target partner may report deals on the lead.

@@ -225,14 +225,7 @@ async def run_payouts(
         earlier = await repository.payout_run_by_key(session, idempotency_key)
         if earlier is not None:
             return earlier, False
-    plan = plan_run(
-        currency,
-        await repository.available_balances(
-            session, currency, AccountKind.COMMISSION_RECEIVABLE, at
-        ),
-        await repository.available_balances(session, currency, AccountKind.MANAGER_PAYABLE, at),
-        minimum,
-    )
+    plan = await _plan(session, currency, minimum, at)
     run = PayoutRun(
         id=f"run_{uuid.uuid4().hex}",
         currency=currency,
@@ -261,6 +254,25 @@ async def run_payouts(
             ),
         )
     return run, True
+
+
+async def preview_payouts(
+    session: AsyncSession, currency: str, *, minimum: int, at: datetime
+) -> dict[str, list[dict[str, object]]]:
+    """What :func:`run_payouts` would settle in ``currency`` at ``at``, as it would record it;
+    nothing is booked, recorded or published."""
+    return _result(await _plan(session, currency, minimum, at))
+
+
+async def _plan(session: AsyncSession, currency: str, minimum: int, at: datetime) -> RunPlan:
+    return plan_run(
+        currency,
+        await repository.available_balances(
+            session, currency, AccountKind.COMMISSION_RECEIVABLE, at
+        ),
+        await repository.available_balances(session, currency, AccountKind.MANAGER_PAYABLE, at),
+        minimum,
+    )
 
 
 def _result(plan: RunPlan) -> dict[str, list[dict[str, object]]]:

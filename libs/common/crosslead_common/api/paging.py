@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
@@ -18,7 +19,15 @@ from pydantic import BaseModel, Field
 
 from crosslead_common.domain import InvalidField
 
-__all__ = ["Cursor", "Limit", "Page", "decode_cursor", "encode_cursor", "page_of"]
+__all__ = [
+    "Cursor",
+    "Limit",
+    "Page",
+    "decode_cursor",
+    "decode_time_cursor",
+    "encode_cursor",
+    "page_of",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,6 +59,18 @@ def decode_cursor(cursor: str | None, size: int) -> tuple[str, ...] | None:
     if not (isinstance(key, list) and len(key) == size and all(isinstance(k, str) for k in key)):
         raise InvalidField("cursor", "not a cursor of this list")
     return tuple(key)
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """The ``(time, id)`` a cursor of a list read in time order stands for (``None`` for the
+    first page); 422 on ``cursor`` for anything else."""
+    key = decode_cursor(cursor, 2)
+    if key is None:
+        return None
+    try:
+        return datetime.fromisoformat(key[0]), key[1]
+    except ValueError:
+        raise InvalidField("cursor", "not a cursor of this list") from None
 
 
 def page_of(

@@ -1,4 +1,5 @@
-"""Agreements (operator): create one, open one by id, end it."""
+"""Agreements: the operator lists (all, or one partner's), creates, opens and ends them; a
+partner lists and opens the ones it is party to."""
 
 from __future__ import annotations
 
@@ -50,10 +51,23 @@ def agreement_body(form: dict[str, str]) -> dict[str, Any]:
 
 
 @router.get("/agreements")
-async def agreements(request: Request, who: Signed, id: str = "") -> Response:
+async def agreements(
+    request: Request, who: Signed, id: str = "", partner_id: str = "", cursor: str = ""
+) -> Response:
     if id.strip():
         return redirect(request, "/agreements/{}", id.strip())
-    return render(request, "agreements.html", who, values=DEFAULTS)
+    listed = await _listed(who, partner_id.strip(), cursor)
+    return render(request, "agreements.html", who, values=DEFAULTS, **listed)
+
+
+async def _listed(who: Signed, partner_id: str = "", cursor: str = "") -> dict[str, Any]:
+    """A page of the agreements list, or why it could not be read."""
+    error: str | None = None
+    try:
+        found = await who.api.agreements(partner_id or None, cursor or None)
+    except ApiError as exc:
+        found, error = {"items": []}, exc.message
+    return {"listed": found, "list_error": error, "partner_id": partner_id}
 
 
 @router.post("/agreements")
@@ -65,7 +79,7 @@ async def create_agreement(request: Request, who: Signed) -> Response:
         errors, general = errors_of(exc, FIELDS)
         return render(
             request, "agreements.html", who, exc.status, values=form, errors=errors,
-            general=general,
+            general=general, **await _listed(who),
         )  # fmt: skip
     return redirect(request, "/agreements/{}", str(created["id"]))
 

@@ -95,6 +95,4 @@ async def sign_out(request: Request, who: Signed) -> Response:
 
 @router.get("/")
 async def home(request: Request, who: Signed) -> Response:
-    if who.is_operator:
-        return render(request, "operator_home.html", who)
-    return redirect(request, "/inbox")
+    return redirect(request, "/pipeline" if who.is_operator else "/inbox")

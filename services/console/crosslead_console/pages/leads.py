@@ -1,5 +1,6 @@
-"""A lead's page (timeline, routing decision, deliveries), the partner's inbox of offers,
-accepting and rejecting, and reporting a deal."""
+"""The operator's pipeline (leads by status) and lists of leads (all for the operator, sent or
+received for a partner), a lead's page (timeline, routing decision, deliveries), the
+partner's inbox of offers, accepting and rejecting, and reporting a deal."""
 
 from __future__ import annotations
 
@@ -17,13 +18,74 @@ router = APIRouter()
 
 OPEN_OFFER = {"routed", "delivered"}
 DEAL_FIELDS = {"lead_id", "external_id", "status", "amount", "currency"}
+#: A lead's statuses in the order of its life, as intake documents them.
+STATUSES = (
+    "received",
+    "duplicate",
+    "waiting",
+    "unroutable",
+    "routed",
+    "delivered",
+    "accepted",
+    "rejected",
+    "expired",
+    "converted",
+    "refunded",
+    "paid",
+)
+WINDOWS = {"24h": "last 24 hours", "7d": "last 7 days"}
+ROLES = {"sent": "Sent", "received": "Received"}
+
+
+@router.get("/pipeline")
+async def pipeline(request: Request, who: Signed, window: str = "24h") -> Response:
+    """Leads received in the window by their status now, as a chart and a table (the
+    operator's; a partner's own leads are on its list of sent leads)."""
+    if not who.is_operator:
+        return redirect(request, "/leads")
+    window = window if window in WINDOWS else "24h"
+    try:
+        stats = await who.api.lead_stats(window)
+    except ApiError as exc:
+        return not_found(request, who, exc)
+    counts: dict[str, int] = stats.get("counts") or {}
+    rows = [(status, counts.get(status, 0)) for status in STATUSES]
+    rows += [(status, n) for status, n in sorted(counts.items()) if status not in STATUSES]
+    return render(
+        request, "pipeline.html", who, stats=stats, rows=rows, window=window, windows=WINDOWS
+    )
 
 
 @router.get("/leads")
-async def find_lead(request: Request, who: Signed, id: str = "") -> Response:
-    if not id.strip():
-        return redirect(request, "/")
-    return redirect(request, "/leads/{}", id.strip())
+async def leads(
+    *,
+    request: Request,
+    who: Signed,
+    id: str = "",
+    role: str = "sent",
+    status: str = "",
+    cursor: str = "",
+) -> Response:
+    """Open a lead by id, or list leads: every lead for the operator, a partner's sent (or
+    received) ones, newest first, a page at a time."""
+    if id.strip():
+        return redirect(request, "/leads/{}", id.strip())
+    role = role if role in ROLES else "sent"
+    error: str | None = None
+    try:
+        page = await who.api.leads(
+            role=None if who.is_operator else role,
+            status=status or None,
+            cursor=cursor or None,
+        )
+    except ApiError as exc:
+        if exc.status != 422:
+            return not_found(request, who, exc)
+        page, error = {"items": []}, errors_of(exc, set())[1]
+    return render(
+        request, "leads.html", who, page=page, role=role, roles=ROLES, status_filter=status,
+        statuses=STATUSES, error=error,
+    )  # fmt: skip
 
 
 @router.get("/leads/{lead_id}")

@@ -1,4 +1,5 @@
-"""Money: statements (CSV too), manager earnings, and the operator's payout runs."""
+"""Money: statements (CSV too), manager earnings, and the operator's payout runs, each
+previewed before it is run."""
 
 from __future__ import annotations
 
@@ -68,6 +69,24 @@ async def payout_runs(request: Request, who: Signed, id: str = "") -> Response:
     # A fresh key per form: submitting the same form twice starts one run, not two.
     return render(request, "payout_runs.html", who, values={"currency": "EUR"},
                   run_key=secrets.token_urlsafe(16))  # fmt: skip
+
+
+@router.post("/payout-runs/preview")
+async def preview_payout_run(request: Request, who: Signed) -> Response:
+    """What a run would make now; the page offers to run it."""
+    form = await read_form(request, who)
+    currency = form.get("currency", "")
+    try:
+        preview = await who.api.preview_payout_run(currency)
+    except ApiError as exc:
+        errors, general = errors_of(exc, {"currency"})
+        return render(
+            request, "payout_runs.html", who, exc.status, values=form, errors=errors,
+            general=general, run_key=secrets.token_urlsafe(16),
+        )  # fmt: skip
+    return render(
+        request, "payout_preview.html", who, run=preview, run_key=secrets.token_urlsafe(16)
+    )
 
 
 @router.post("/payout-runs")

@@ -1,5 +1,5 @@
-"""Partners: the operator registers one, opens one by id and disables or enables it; the
-operator or the partner itself edits its routing settings, pausing included."""
+"""Partners: the operator lists them, registers one, opens one by id and disables or enables
+it; the operator or the partner itself edits its routing settings, pausing included."""
 
 from __future__ import annotations
 
@@ -50,12 +50,20 @@ def form_values(partner: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/partners")
-async def partners(request: Request, who: Signed, id: str = "") -> Response:
+async def partners(request: Request, who: Signed, id: str = "", cursor: str = "") -> Response:
     if id.strip():
         return redirect(request, "/partners/{}", id.strip())
     if not who.is_operator:
         return redirect(request, "/partners/{}", str(who.partner_id))
-    return render(request, "partners.html", who, values={})
+    return render(request, "partners.html", who, values={}, **await _listed(who, cursor))
+
+
+async def _listed(who: Signed, cursor: str = "") -> dict[str, Any]:
+    """A page of the partners list, or why it could not be read."""
+    try:
+        return {"listed": await who.api.partners(cursor=cursor or None)}
+    except ApiError as exc:
+        return {"listed": {"items": []}, "list_error": exc.message}
 
 
 @router.post("/partners")
@@ -68,8 +76,9 @@ async def create_partner(request: Request, who: Signed) -> Response:
     except ApiError as exc:
         errors, general = errors_of(exc, CREATE_FIELDS)
         return render(
-            request, "partners.html", who, exc.status, values=form, errors=errors, general=general
-        )
+            request, "partners.html", who, exc.status, values=form, errors=errors,
+            general=general, **await _listed(who),
+        )  # fmt: skip
     response = render(request, "partner_created.html", who, partner=created)
     response.headers["Cache-Control"] = "no-store"  # the new key is shown only this once
     return response

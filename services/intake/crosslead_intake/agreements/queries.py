@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_intake.models import Agreement
 
-__all__ = ["active_from", "agreed", "get_agreement", "may_refer"]
+__all__ = ["active_from", "agreed", "get_agreement", "list_agreements", "may_refer"]
 
 
 async def get_agreement(
@@ -56,4 +57,30 @@ async def active_from(session: AsyncSession, source_id: str) -> Sequence[Agreeme
             Agreement.source_partner_id == source_id, Agreement.ended_at.is_(None)
         )
     )
+    return result.all()
+
+
+def _party(partner_id: str) -> ColumnElement[bool]:
+    return or_(Agreement.source_partner_id == partner_id, Agreement.target_partner_id == partner_id)
+
+
+async def list_agreements(
+    session: AsyncSession,
+    *,
+    parties: Sequence[str],
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Agreement]:
+    """Up to ``limit`` agreements each of ``parties`` is party to (all for none), oldest first,
+    after ``(created_at, id)``."""
+    query = select(Agreement).where(*(_party(p) for p in parties))
+    if after is not None:
+        at, agreement_id = after
+        query = query.where(
+            or_(
+                Agreement.created_at > at,
+                and_(Agreement.created_at == at, Agreement.id > agreement_id),
+            )
+        )
+    result = await session.scalars(query.order_by(Agreement.created_at, Agreement.id).limit(limit))
     return result.all()

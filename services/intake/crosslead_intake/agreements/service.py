@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common import events, terms
@@ -14,7 +17,7 @@ from crosslead_intake.agreements.schemas import AgreementIn
 from crosslead_intake.models import Agreement, outbox
 from crosslead_intake.partners.queries import get_partner
 
-__all__ = ["create_agreement", "end_agreement", "visible_agreement"]
+__all__ = ["create_agreement", "end_agreement", "visible_agreement", "visible_agreements"]
 
 
 async def create_agreement(session: AsyncSession, data: AgreementIn) -> Agreement:
@@ -88,3 +91,18 @@ async def visible_agreement(
     ):
         raise NotFound("agreement")
     return agreement
+
+
+async def visible_agreements(
+    session: AsyncSession,
+    principal: Principal,
+    partner_id: str | None,
+    *,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> Sequence[Agreement]:
+    """Up to ``limit`` agreements, oldest first, after ``(created_at, id)``: all of them for the
+    operator, those it is party to for a partner; ``partner_id`` keeps those that partner is
+    party to as well, so a partner naming another sees only their agreements with each other."""
+    parties = [p for p in (principal.partner_id, partner_id) if p is not None]
+    return await queries.list_agreements(session, parties=parties, after=after, limit=limit)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_intake.models import CustomerFingerprint, Lead, LeadOffer, TimelineEntry
@@ -18,7 +18,10 @@ __all__ = [
     "earliest_match",
     "fingerprints_of",
     "get_lead",
+    "list_leads",
+    "status_counts",
     "timeline",
+    "timelines",
     "was_offered",
 ]
 
@@ -88,3 +91,67 @@ def add_fingerprints(
         CustomerFingerprint(lead_id=lead_id, fingerprint=f, need=need, created_at=at)
         for f in fingerprints
     )
+
+
+async def list_leads(
+    session: AsyncSession,
+    *,
+    source_partner_id: str | None = None,
+    offered_to: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    before: tuple[datetime, str] | None = None,
+    limit: int,
+) -> Sequence[Lead]:
+    """Up to ``limit`` leads, newest first, before ``(created_at, id)``: those ``source_partner_id``
+    sent, those offered to ``offered_to``, or all; ``status`` filters on the lead's own
+    status (the caller filters a target's view itself)."""
+    query = select(Lead)
+    if source_partner_id is not None:
+        query = query.where(Lead.source_partner_id == source_partner_id)
+    if offered_to is not None:
+        query = query.join(
+            LeadOffer, and_(LeadOffer.lead_id == Lead.id, LeadOffer.partner_id == offered_to)
+        )
+    if status is not None:
+        query = query.where(Lead.status == status)
+    if since is not None:
+        query = query.where(Lead.created_at >= since)
+    if before is not None:
+        at, lead_id = before
+        query = query.where(
+            or_(Lead.created_at < at, and_(Lead.created_at == at, Lead.id < lead_id))
+        )
+    result = await session.scalars(
+        query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(limit)
+    )
+    return result.all()
+
+
+async def timelines(
+    session: AsyncSession, lead_ids: Sequence[str]
+) -> dict[str, list[TimelineEntry]]:
+    """The timelines of ``lead_ids``, each in order."""
+    found: dict[str, list[TimelineEntry]] = {lead_id: [] for lead_id in lead_ids}
+    if not lead_ids:
+        return found
+    result = await session.scalars(
+        select(TimelineEntry)
+        .where(TimelineEntry.lead_id.in_(lead_ids))
+        .order_by(TimelineEntry.lead_id, TimelineEntry.at, TimelineEntry.id)
+    )
+    for entry in result:
+        found[entry.lead_id].append(entry)
+    return found
+
+
+async def status_counts(
+    session: AsyncSession, since: datetime, source_partner_id: str | None
+) -> dict[str, int]:
+    """How many leads received since ``since`` (of ``source_partner_id``, or all) have each
+    status."""
+    query = select(Lead.status, func.count()).where(Lead.created_at >= since)
+    if source_partner_id is not None:
+        query = query.where(Lead.source_partner_id == source_partner_id)
+    rows = await session.execute(query.group_by(Lead.status))
+    return {str(row[0]): int(row[1]) for row in rows}

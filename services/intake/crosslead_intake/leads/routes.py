@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.api.contract import raises
 from crosslead_common.api.deps import Caller, PartnerId, ReadSession, RuntimeDep
 from crosslead_common.api.idempotency import IdempotencyKey, run_once
+from crosslead_common.api.paging import Cursor, Limit, Page, decode_time_cursor, page_of
 from crosslead_common.customers import CustomerVault
+from crosslead_common.db import utcnow
 from crosslead_common.domain import Conflict
 from crosslead_intake.leads import service
 from crosslead_intake.leads.duplicates import CustomerMatcher
@@ -20,7 +23,9 @@ from crosslead_intake.leads.schemas import (
     LeadAccepted,
     LeadIn,
     LeadOut,
+    LeadStatsOut,
     LeadSubmitted,
+    LeadSummaryOut,
     RejectIn,
     TimelineEntryOut,
 )
@@ -72,6 +77,61 @@ async def submit_lead(
         status_code=202,
         action=submit,
     )
+
+
+@router.get("", response_model=Page[LeadSummaryOut])
+async def list_leads(
+    *,
+    principal: Caller,
+    session: ReadSession,
+    role: Annotated[
+        Literal["sent", "received"] | None,
+        Query(description="A partner's: the leads it sent (default) or those offered to it"),
+    ] = None,
+    status: Annotated[str | None, Query(max_length=32, description="Only leads in it")] = None,
+    since: Annotated[datetime | None, Query(description="Only leads received since")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[LeadSummaryOut]:
+    """Leads, newest first: the operator's all of them; a partner's those it sent, or with
+    ``role=received`` those offered to it, each showing what ``GET /v1/leads/{id}`` shows
+    that partner (a lead offered to it and then to another shows its own offer's status)."""
+    rows = await service.list_leads(
+        session,
+        principal.partner_id,
+        role=role,
+        status=status,
+        since=since,
+        before=decode_time_cursor(cursor),
+        limit=limit + 1,
+    )
+    return page_of(rows, limit, lambda r: (r.lead.created_at.isoformat(), r.lead.id), _summary)
+
+
+def _summary(row: service.LeadRow) -> LeadSummaryOut:
+    lead = row.lead
+    return LeadSummaryOut(
+        id=lead.id,
+        status=row.status,
+        need=lead.need,
+        region=lead.region,
+        source_partner_id=lead.source_partner_id,
+        target_partner_id=row.target_partner_id,
+        external_id=lead.external_id,
+        created_at=lead.created_at,
+    )
+
+
+@router.get("/stats", response_model=LeadStatsOut)
+async def lead_stats(
+    principal: Caller,
+    session: ReadSession,
+    window: Annotated[Literal["24h", "7d"], Query(description="How far back")] = "24h",
+) -> LeadStatsOut:
+    """How many leads received in the last ``window`` have each status: all of them for the
+    operator, a partner's sent ones for a partner."""
+    since, counts = await service.lead_stats(session, principal.partner_id, window, utcnow())
+    return LeadStatsOut(window=window, since=since, total=sum(counts.values()), counts=counts)
 
 
 @router.get("/{lead_id}", response_model=LeadOut)

@@ -125,6 +125,26 @@ class LeadOut(BaseModel):
     timeline: list[TimelineEntryOut]
 
 
+class LeadSummaryOut(BaseModel):
+    """A lead in a list: what ``GET /v1/leads/{id}`` shows the caller, without the timeline."""
+
+    id: str
+    status: str
+    need: str
+    region: str
+    source_partner_id: str
+    target_partner_id: str | None
+    external_id: str | None
+    created_at: datetime
+
+
+class LeadStatsOut(BaseModel):
+    window: str
+    since: datetime
+    total: int
+    counts: dict[str, int] = Field(description="Leads received in the window, by status")
+
+
 class RejectIn(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "Outside our area"}]})
 

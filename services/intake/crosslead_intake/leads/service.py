@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,15 +17,19 @@ from crosslead_intake.agreements.queries import may_refer
 from crosslead_intake.leads import queries, visibility
 from crosslead_intake.leads.duplicates import CustomerMatcher
 from crosslead_intake.leads.schemas import LeadIn
-from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, REROUTABLE, next_status
+from crosslead_intake.lifecycle import ACCEPTABLE, CONVERTIBLE, REROUTABLE, STATUSES, next_status
 from crosslead_intake.models import CustomerKey, Lead, Partner, outbox
 
 __all__ = [
+    "WINDOWS",
+    "LeadRow",
     "LeadView",
     "answer_offer",
     "apply_fact",
     "contact_of",
     "current_target_lead",
+    "lead_stats",
+    "list_leads",
     "own_original",
     "read_lead",
     "submit_lead",
@@ -33,6 +37,10 @@ __all__ = [
 ]
 
 _ORIG = "duplicate_of"
+#: The windows ``GET /v1/leads/stats`` counts over.
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+#: Leads read at a time while filtering received leads on the status their target sees.
+_BATCH = 100
 
 
 @dataclass(frozen=True)
@@ -176,6 +184,81 @@ async def read_lead(
     # Accepted, or deals reported since: its own accept is in its own entries.
     customer = await contact_of(session, lead, vault) if status in CONVERTIBLE else None
     return LeadView(lead, status, target, None, own, customer)
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    """A lead in a list, with the status and target the caller may see."""
+
+    lead: Lead
+    status: str
+    target_partner_id: str | None
+
+
+async def list_leads(
+    session: AsyncSession,
+    partner_id: str | None,
+    *,
+    role: str | None,
+    status: str | None,
+    since: datetime | None,
+    before: tuple[datetime, str] | None,
+    limit: int,
+) -> list[LeadRow]:
+    """Up to ``limit`` leads, newest first, before ``(created_at, id)``: the operator's all of
+    them; a partner's those it sent (``role`` ``sent``, the default) or those offered to it
+    (``received``), each with the status and target ``read_lead`` shows it."""
+    if status is not None and status not in STATUSES:
+        raise InvalidField("status", f"must be one of {', '.join(STATUSES)}")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    if partner_id is None:
+        if role is not None:
+            raise InvalidField("role", "only a partner lists its sent or received leads")
+        leads = await queries.list_leads(
+            session, status=status, since=since, before=before, limit=limit
+        )
+        return [LeadRow(lead, lead.status, lead.target_partner_id) for lead in leads]
+    if role in (None, "sent"):
+        leads = await queries.list_leads(
+            session,
+            source_partner_id=partner_id,
+            status=status,
+            since=since,
+            before=before,
+            limit=limit,
+        )
+        return [LeadRow(lead, lead.status, lead.target_partner_id) for lead in leads]
+    if role != "received":
+        raise InvalidField("role", "must be sent or received")
+    # The status a target sees follows from its own timeline entries, so the filter runs here.
+    found: list[LeadRow] = []
+    while len(found) < limit:
+        leads = await queries.list_leads(
+            session, offered_to=partner_id, since=since, before=before, limit=_BATCH
+        )
+        entries = await queries.timelines(session, [lead.id for lead in leads])
+        for lead in leads:
+            own = visibility.for_target(
+                (visibility.Entry(e.type, e.at, e.details) for e in entries[lead.id]), partner_id
+            )
+            seen = visibility.target_status(own)
+            if status is None or seen == status:
+                target = partner_id if lead.target_partner_id == partner_id else None
+                found.append(LeadRow(lead, seen, target))
+        if len(leads) < _BATCH:
+            break
+        before = (leads[-1].created_at, leads[-1].id)
+    return found[:limit]
+
+
+async def lead_stats(
+    session: AsyncSession, partner_id: str | None, window: str, now: datetime
+) -> tuple[datetime, dict[str, int]]:
+    """Since when, and how many leads received since then have each status: all of them for
+    the operator, a partner's sent ones for a partner."""
+    since = now - WINDOWS[window]
+    return since, await queries.status_counts(session, since, partner_id)
 
 
 async def current_target_lead(session: AsyncSession, lead_id: str, partner_id: str) -> Lead:

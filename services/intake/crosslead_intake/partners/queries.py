@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crosslead_common.partners import key_checker
 from crosslead_intake.models import ApiKey, Partner
 
-__all__ = ["get_key", "get_partner", "key_usable", "keys_of", "partner_id_by_key_hash"]
+__all__ = [
+    "get_key",
+    "get_partner",
+    "key_usable",
+    "keys_of",
+    "list_partners",
+    "partner_id_by_key_hash",
+]
 
 #: Intake issues every key, so a key it does not list is refused.
 key_usable = key_checker(Partner, ApiKey, unknown_keys_usable=False)
@@ -39,3 +47,17 @@ async def keys_of(session: AsyncSession, partner_id: str) -> Sequence[ApiKey]:
 
 async def get_key(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
+
+
+async def list_partners(
+    session: AsyncSession, *, after: tuple[datetime, str] | None, limit: int
+) -> Sequence[Partner]:
+    """Up to ``limit`` partners, oldest first, after ``(created_at, id)``."""
+    query = select(Partner)
+    if after is not None:
+        at, partner_id = after
+        query = query.where(
+            or_(Partner.created_at > at, and_(Partner.created_at == at, Partner.id > partner_id))
+        )
+    result = await session.scalars(query.order_by(Partner.created_at, Partner.id).limit(limit))
+    return result.all()

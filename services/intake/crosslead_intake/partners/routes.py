@@ -7,8 +7,9 @@ from datetime import timedelta
 from fastapi import APIRouter, Response
 
 from crosslead_common.api.deps import AdminOnly, Caller, ReadSession, RuntimeDep
+from crosslead_common.api.paging import Cursor, Limit, Page, decode_time_cursor, page_of
 from crosslead_intake.models import ApiKey, Partner
-from crosslead_intake.partners import service
+from crosslead_intake.partners import queries, service
 from crosslead_intake.partners.schemas import (
     ApiKeyCreated,
     ApiKeyList,
@@ -32,6 +33,15 @@ async def create_partner(body: PartnerIn, _: AdminOnly, runtime: RuntimeDep) -> 
             session, body, runtime.settings.api_key_signing_key()
         )
     return PartnerCreated(**_out(partner).model_dump(), api_key=api_key)
+
+
+@router.get("", response_model=Page[PartnerOut])
+async def list_partners(
+    _: AdminOnly, session: ReadSession, limit: Limit = 50, cursor: Cursor = None
+) -> Page[PartnerOut]:
+    """Every partner, oldest first (operator only)."""
+    found = await queries.list_partners(session, after=decode_time_cursor(cursor), limit=limit + 1)
+    return page_of(found, limit, lambda p: (p.created_at.isoformat(), p.id), _out)
 
 
 @router.get("/{partner_id}", response_model=PartnerOut)

@@ -11,20 +11,37 @@ from crosslead_common.db import utcnow
 from crosslead_common.runtime import Runtime
 from crosslead_payouts import queries, repository, service
 from crosslead_payouts.api.csv_export import CSV_RESPONSE, csv_response, wants_csv
-from crosslead_payouts.api.schemas import PayoutRunIn, PayoutRunOut
+from crosslead_payouts.api.schemas import PayoutRunIn, PayoutRunOut, PayoutRunPreviewOut
 from crosslead_payouts.models import PayoutRun
 from crosslead_payouts.settings import PayoutsSettings
 
 router = APIRouter(tags=["payout runs"])
 
 
-@router.post("/v1/payout-runs", status_code=201)
+@router.post(
+    "/v1/payout-runs",
+    status_code=201,
+    responses={
+        200: {
+            "model": PayoutRunPreviewOut,
+            "description": "`dry_run`: what a run would make now; nothing is booked",
+        }
+    },
+)
 async def create_payout_run(
-    body: PayoutRunIn, _: AdminOnly, runtime: RuntimeDep, idempotency_key: IdempotencyKey = None
-) -> PayoutRunOut:
+    body: PayoutRunIn,
+    _: AdminOnly,
+    runtime: RuntimeDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> PayoutRunOut | PayoutRunPreviewOut:
     """Settle everything available in one currency: obligations between two partners net into
     one transfer, managers are paid by their partners, and amounts below the minimum payout or
-    negative ones are carried forward. Operator only."""
+    negative ones are carried forward. With ``dry_run`` the same plan is answered with 200 and
+    nothing is booked (an ``Idempotency-Key`` is then ignored). Operator only."""
+    if body.dry_run:
+        response.status_code = 200
+        return await _preview(runtime, body.currency)
     if idempotency_key is not None:
         check_key(idempotency_key)
     body_hash = fingerprint(body)
@@ -54,6 +71,16 @@ async def _run(
             idempotency_key=key,
             request_hash=body_hash,
         )
+
+
+async def _preview(runtime: Runtime, currency: str) -> PayoutRunPreviewOut:
+    settings = settings_of(runtime, PayoutsSettings)
+    at = utcnow()
+    async with runtime.db.sessionmaker() as session:
+        result = await service.preview_payouts(
+            session, currency, minimum=settings.minimum_payout_minor(currency), at=at
+        )
+    return PayoutRunPreviewOut.of(currency, result, at)
 
 
 async def _run_by_key(runtime: Runtime, key: str | None) -> PayoutRun | None:

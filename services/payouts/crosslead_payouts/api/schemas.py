@@ -154,6 +154,12 @@ class PayoutRunIn(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"currency": "EUR"}]})
 
     currency: str = Field(description="ISO 4217 code; a run settles one currency", examples=["EUR"])
+    # Left out of the body's fingerprint: a preview is never recorded under a key.
+    dry_run: bool = Field(
+        default=False,
+        exclude=True,
+        description="true: answer 200 with the transfers a run would make now, booking nothing",
+    )
 
     @field_validator("currency")
     @classmethod
@@ -233,18 +239,32 @@ class PayoutRunOut(BaseModel):
 
     @classmethod
     def of(cls, run: PayoutRun) -> PayoutRunOut:
-        c = run.currency
+        return cls(id=run.id, created_at=run.created_at, **_run_parts(run.currency, run.result))
 
-        def money(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            return [{**item, "amount": _money(item["amount"], c), "currency": c} for item in items]
 
-        return cls(
-            id=run.id,
-            currency=c,
-            created_at=run.created_at,
-            transfers=[TransferOut(**item) for item in money(run.result["transfers"])],
-            manager_payouts=[
-                ManagerPayoutOut(**item) for item in money(run.result["manager_payouts"])
-            ],
-            carried_forward=[CarryOut(**item) for item in money(run.result["carried_forward"])],
-        )
+class PayoutRunPreviewOut(BaseModel):
+    """What a payout run would make now (``dry_run``); nothing was booked."""
+
+    currency: str
+    as_of: datetime
+    transfers: list[TransferOut]
+    manager_payouts: list[ManagerPayoutOut]
+    carried_forward: list[CarryOut]
+
+    @classmethod
+    def of(cls, currency: str, result: dict[str, Any], as_of: datetime) -> PayoutRunPreviewOut:
+        return cls(as_of=as_of, **_run_parts(currency, result))
+
+
+def _run_parts(c: str, result: dict[str, Any]) -> dict[str, Any]:
+    """A run's transfers, manager payouts and carried amounts, from minor units."""
+
+    def money(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**item, "amount": _money(item["amount"], c), "currency": c} for item in items]
+
+    return {
+        "currency": c,
+        "transfers": [TransferOut(**item) for item in money(result["transfers"])],
+        "manager_payouts": [ManagerPayoutOut(**item) for item in money(result["manager_payouts"])],
+        "carried_forward": [CarryOut(**item) for item in money(result["carried_forward"])],
+    }
