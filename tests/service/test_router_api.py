@@ -218,8 +218,12 @@ async def test_endpoint_health_counts_failed_attempts_per_endpoint(database_url:
             return body
 
         async def both_tried() -> dict[str, dict[str, Any]] | None:
+            """Once each attempt and what it changed (delivered; failing) are recorded."""
             items = {i["id"]: i for i in (await health(ADMIN_TOKEN))["items"]}
-            return items if all(i["attempts"] for i in items.values()) else None
+            good, bad = items[ids["fitter"]], items[ids["shop"]]
+            done = good["pending_deliveries"] == 0 and good["attempts"] >= 1
+            failed = bad["failing_since"] is not None and bad["failed_attempts"] >= 1
+            return items if done and failed else None
 
         async with running(Dispatcher(db, settings).run):
             everyone = await eventually(both_tried)
