@@ -82,6 +82,7 @@ CONTRACT = {
     "router": {
         ("post", "/v1/webhook-endpoints"),
         ("get", "/v1/webhook-endpoints"),
+        ("get", "/v1/webhook-endpoints/health"),
         ("delete", "/v1/webhook-endpoints/{endpoint_id}"),
         ("get", "/v1/webhook-endpoints/{endpoint_id}/secret"),
         ("patch", "/v1/webhook-endpoints/{endpoint_id}"),

@@ -106,9 +106,51 @@ class Crosslead:
     async def delete_webhook_endpoint(self, endpoint_id: str) -> Json:
         return await self._call("router", "DELETE", f"/v1/webhook-endpoints/{_seg(endpoint_id)}")
 
-    async def deliveries(self, lead_id: str | None = None, limit: int = 100) -> Json:
-        params = {"lead_id": lead_id, "limit": limit}
+    async def update_webhook_endpoint(self, endpoint_id: str, body: Json) -> Json:
+        path = f"/v1/webhook-endpoints/{_seg(endpoint_id)}"
+        return await self._call("router", "PATCH", path, json=body)
+
+    async def webhook_secret(self, endpoint_id: str) -> Json:
+        path = f"/v1/webhook-endpoints/{_seg(endpoint_id)}/secret"
+        return await self._call("router", "GET", path)
+
+    async def rotate_webhook_secret(self, endpoint_id: str, body: Json) -> Json:
+        path = f"/v1/webhook-endpoints/{_seg(endpoint_id)}/rotate-secret"
+        return await self._call("router", "POST", path, json=body)
+
+    async def test_webhook_endpoint(self, endpoint_id: str) -> Json:
+        path = f"/v1/webhook-endpoints/{_seg(endpoint_id)}/test"
+        return await self._call("router", "POST", path)
+
+    async def recover_webhook_endpoint(self, endpoint_id: str, body: Json) -> Json:
+        path = f"/v1/webhook-endpoints/{_seg(endpoint_id)}/recover"
+        return await self._call("router", "POST", path, json=body)
+
+    async def webhook_health(self, unhealthy: bool = False) -> Json:
+        params = {"unhealthy": "true" if unhealthy else None}
+        return await self._call("router", "GET", "/v1/webhook-endpoints/health", params=params)
+
+    async def deliveries(
+        self,
+        lead_id: str | None = None,
+        limit: int = 100,
+        *,
+        endpoint_id: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        params = {
+            "lead_id": lead_id,
+            "endpoint_id": endpoint_id,
+            "status": status,
+            "cursor": cursor,
+            "limit": limit,
+        }
         return await self._call("router", "GET", "/v1/deliveries", params=params)
+
+    async def retry_delivery(self, delivery_id: str) -> Json:
+        path = f"/v1/deliveries/{_seg(delivery_id)}/retry"
+        return await self._call("router", "POST", path)
 
     async def routing_decisions(self, lead_id: str) -> Json:
         params = {"lead_id": lead_id}

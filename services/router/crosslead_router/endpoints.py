@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,15 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crosslead_common.db import request_wakeup, utcnow
 from crosslead_common.observability.tracing import current_traceparent
 from crosslead_router import repository
-from crosslead_router.models import Delivery, WebhookEndpoint
+from crosslead_router.models import Delivery, DeliveryAttempt, WebhookEndpoint
 from crosslead_router.offers import webhook_test_body
 from crosslead_router.service import DELIVERIES_WAKEUP, WAITING_WAKEUP
 from crosslead_router.signing import new_secret, new_webhook_id
 
 __all__ = [
+    "EndpointHealth",
     "create",
     "delete",
     "find",
+    "health",
     "list_for",
     "recover",
     "rotate_secret",
@@ -171,3 +174,56 @@ async def recover(
     if count:
         request_wakeup(session, DELIVERIES_WAKEUP)
     return count
+
+
+@dataclass(frozen=True)
+class EndpointHealth:
+    """An endpoint and how its attempts went since a time."""
+
+    endpoint: WebhookEndpoint
+    attempts: int
+    failed_attempts: int
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_failure: DeliveryAttempt | None
+    pending_deliveries: int
+    failed_deliveries: int
+
+    @property
+    def unhealthy(self) -> bool:
+        """Disabled, failing (its latest attempts failed), or with a failed attempt."""
+        return (
+            self.endpoint.status != "enabled"
+            or self.endpoint.failing_since is not None
+            or self.failed_attempts > 0
+        )
+
+
+async def health(
+    session: AsyncSession, partner_id: str | None, since: datetime, *, unhealthy_only: bool
+) -> list[EndpointHealth]:
+    """The partner's endpoints (everyone's for the operator) with their attempts since
+    ``since`` and their open deliveries: those with the most failed attempts first (then
+    newest first); with ``unhealthy_only`` only those :attr:`EndpointHealth.unhealthy`."""
+    found = await repository.endpoints(session, partner_id)
+    ids = [e.id for e in found]
+    stats = await repository.attempt_stats(session, ids, since)
+    failures = await repository.last_failures(session, ids, since)
+    open_counts = await repository.open_delivery_counts(session, ids)
+    items = []
+    for endpoint in found:
+        attempts, failed, last_at, success_at = stats.get(endpoint.id, (0, 0, None, None))
+        item = EndpointHealth(
+            endpoint=endpoint,
+            attempts=attempts,
+            failed_attempts=failed,
+            last_attempt_at=last_at,
+            last_success_at=success_at,
+            last_failure=failures.get(endpoint.id),
+            pending_deliveries=open_counts.get((endpoint.id, "pending"), 0),
+            failed_deliveries=open_counts.get((endpoint.id, "failed"), 0),
+        )
+        if item.unhealthy or not unhealthy_only:
+            items.append(item)
+    # sorted() is stable: among equals the newest endpoint stays first.
+    return sorted(items, key=lambda i: -i.failed_attempts)

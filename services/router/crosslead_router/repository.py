@@ -766,3 +766,71 @@ async def data_keys(session: AsyncSession, lead_ids: Collection[str]) -> dict[st
         )
     )
     return {lead_id: data_key for lead_id, data_key in rows.all()}
+
+
+# --- endpoint health --------------------------------------------------------------------------
+
+
+def _succeeded() -> ColumnElement[bool]:
+    return and_(DeliveryAttempt.status_code >= 200, DeliveryAttempt.status_code < 300)
+
+
+def _failed() -> ColumnElement[bool]:
+    return or_(DeliveryAttempt.status_code.is_(None), ~_succeeded())
+
+
+async def attempt_stats(
+    session: AsyncSession, endpoint_ids: Collection[str], since: datetime
+) -> dict[str, tuple[int, int, datetime | None, datetime | None]]:
+    """Per endpoint, its attempts made since ``since``: ``(attempts, failed, last attempt at,
+    last success at)``."""
+    if not endpoint_ids:
+        return {}
+    rows = await session.execute(
+        select(
+            Delivery.endpoint_id,
+            func.count(DeliveryAttempt.id),
+            _count(_failed()),
+            func.max(DeliveryAttempt.at),
+            func.max(case((_succeeded(), DeliveryAttempt.at))),
+        )
+        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.endpoint_id.in_(endpoint_ids), DeliveryAttempt.at >= since)
+        .group_by(Delivery.endpoint_id)
+    )
+    return {str(e): (int(n), int(failed or 0), last, ok) for e, n, failed, last, ok in rows}
+
+
+async def last_failures(
+    session: AsyncSession, endpoint_ids: Collection[str], since: datetime
+) -> dict[str, DeliveryAttempt]:
+    """Per endpoint, its newest failed attempt since ``since``."""
+    if not endpoint_ids:
+        return {}
+    newest = (
+        select(Delivery.endpoint_id, func.max(DeliveryAttempt.id).label("attempt_id"))
+        .join(Delivery, Delivery.id == DeliveryAttempt.delivery_id)
+        .where(Delivery.endpoint_id.in_(endpoint_ids), DeliveryAttempt.at >= since, _failed())
+        .group_by(Delivery.endpoint_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(newest.c.endpoint_id, DeliveryAttempt).join(
+            DeliveryAttempt, DeliveryAttempt.id == newest.c.attempt_id
+        )
+    )
+    return {str(endpoint_id): attempt for endpoint_id, attempt in rows}
+
+
+async def open_delivery_counts(
+    session: AsyncSession, endpoint_ids: Collection[str]
+) -> dict[tuple[str, str], int]:
+    """``(endpoint id, status)`` → how many of its deliveries are ``pending`` or ``failed``."""
+    if not endpoint_ids:
+        return {}
+    rows = await session.execute(
+        select(Delivery.endpoint_id, Delivery.status, func.count())
+        .where(Delivery.endpoint_id.in_(endpoint_ids), Delivery.status.in_(("pending", "failed")))
+        .group_by(Delivery.endpoint_id, Delivery.status)
+    )
+    return {(str(e), str(s)): int(n) for e, s, n in rows}

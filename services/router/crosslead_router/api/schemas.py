@@ -9,6 +9,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from crosslead_common.events import ScoredCandidate
 from crosslead_common.schemas import RequestBody
+from crosslead_router.endpoints import EndpointHealth
 from crosslead_router.models import WebhookEndpoint
 from crosslead_router.offers import WEBHOOK_TYPES
 
@@ -19,6 +20,8 @@ __all__ = [
     "DeliveryList",
     "DeliveryOut",
     "EndpointCreated",
+    "EndpointHealthList",
+    "EndpointHealthOut",
     "EndpointIn",
     "EndpointList",
     "EndpointOut",
@@ -116,6 +119,60 @@ class EndpointCreated(EndpointOut):
 
 class EndpointList(BaseModel):
     items: list[EndpointOut]
+
+
+class EndpointHealthOut(BaseModel):
+    """An endpoint (without its secret) and how the attempts at it went in the window."""
+
+    id: str
+    partner_id: str
+    url: str
+    description: str | None
+    status: Literal["enabled", "disabled"]
+    disabled_reason: Literal["manual", "failing"] | None
+    #: Since when every attempt at it has failed (None once one succeeds).
+    failing_since: datetime | None
+    #: Attempts at it since ``since``, and how many of them failed (no 2xx answer).
+    attempts: int
+    failed_attempts: int
+    last_attempt_at: datetime | None
+    #: The newest attempt since ``since`` that got a 2xx.
+    last_success_at: datetime | None
+    #: The newest failed attempt since ``since``: when, and its status code or error.
+    last_failure_at: datetime | None
+    last_failure_status_code: int | None
+    last_failure_error: str | None
+    #: Its deliveries now ``pending`` (being attempted) and ``failed`` (given up), at any age.
+    pending_deliveries: int
+    failed_deliveries: int
+
+    @classmethod
+    def of(cls, health: EndpointHealth) -> EndpointHealthOut:
+        endpoint, failure = health.endpoint, health.last_failure
+        return cls(
+            id=endpoint.id,
+            partner_id=endpoint.partner_id,
+            url=endpoint.url,
+            description=endpoint.description,
+            status=endpoint.status,
+            disabled_reason=endpoint.disabled_reason,
+            failing_since=endpoint.failing_since,
+            attempts=health.attempts,
+            failed_attempts=health.failed_attempts,
+            last_attempt_at=health.last_attempt_at,
+            last_success_at=health.last_success_at,
+            last_failure_at=failure.at if failure else None,
+            last_failure_status_code=failure.status_code if failure else None,
+            last_failure_error=failure.error if failure else None,
+            pending_deliveries=health.pending_deliveries,
+            failed_deliveries=health.failed_deliveries,
+        )
+
+
+class EndpointHealthList(BaseModel):
+    #: The start of the window the attempts are counted in.
+    since: datetime
+    items: list[EndpointHealthOut]
 
 
 class SecretOut(BaseModel):

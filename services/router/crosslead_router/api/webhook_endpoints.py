@@ -3,15 +3,20 @@ partner acts on its own endpoints (another partner's are a 404); the operator on
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
+from pydantic import AwareDatetime
 
 from crosslead_common.api.deps import Caller, PartnerId, RuntimeDep, settings_of
 from crosslead_common.domain import InvalidField, NotFound
 from crosslead_router import endpoints
 from crosslead_router.api.schemas import (
+    RECOVER_WINDOW,
     EndpointCreated,
+    EndpointHealthList,
+    EndpointHealthOut,
     EndpointIn,
     EndpointList,
     EndpointOut,
@@ -64,6 +69,30 @@ async def list_webhook_endpoints(principal: Caller, runtime: RuntimeDep) -> Endp
     async with runtime.db.sessionmaker() as session:
         found = await endpoints.list_for(session, principal.partner_id)
     return EndpointList(items=[EndpointOut.of(e) for e in found])
+
+
+@router.get("/health", response_model=EndpointHealthList)
+async def endpoint_health(
+    principal: Caller,
+    runtime: RuntimeDep,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+    unhealthy: bool = False,
+) -> EndpointHealthList:
+    """The caller's endpoints (the operator: everyone's) with their attempts since ``since``
+    (default a day ago, at most 14 days back) and their pending and failed deliveries, most
+    failed attempts first. ``unhealthy=true``: only those disabled, failing or with a failed
+    attempt in the window."""
+    now = datetime.now(UTC)
+    since = since or now - timedelta(days=1)
+    if since > now:
+        raise InvalidField("since", "must not be in the future")
+    if since < now - RECOVER_WINDOW:
+        raise InvalidField("since", f"must be at most {RECOVER_WINDOW.days} days ago")
+    async with runtime.db.sessionmaker() as session:
+        found = await endpoints.health(
+            session, principal.partner_id, since, unhealthy_only=unhealthy
+        )
+    return EndpointHealthList(since=since, items=[EndpointHealthOut.of(h) for h in found])
 
 
 @router.get("/{endpoint_id}/secret", response_model=SecretOut)
