@@ -28,7 +28,7 @@ from crosslead_common.kafka import (
 )
 from crosslead_local.localstack import LocalBroker
 from tests.service.intake import Intake
-from tests.support import ADMIN, ADMIN_TOKEN, eventually
+from tests.support import ADMIN, ADMIN_TOKEN, CUSTOMER_DATA_KEY, CUSTOMER_HASH_KEY, eventually
 from tests.support.services import served
 
 metadata = MetaData()
@@ -146,6 +146,8 @@ async def test_the_operator_lists_shows_and_redrives_dead_letters_over_http_and_
     env = {
         **os.environ,
         "CROSSLEAD_ADMIN_TOKEN": ADMIN_TOKEN,
+        "CROSSLEAD_CUSTOMER_DATA_KEY": CUSTOMER_DATA_KEY,
+        "CROSSLEAD_INTAKE_CUSTOMER_HASH_KEY": CUSTOMER_HASH_KEY,
         "CROSSLEAD_INTAKE_DATABASE_URL": database_url,
         "CROSSLEAD_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
     }
